@@ -1,0 +1,268 @@
+#include "engine/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace sigflow::engine {
+namespace {
+
+// Reads one TOML table under a dotted path, remembers which keys were read, and rejects the rest: the
+// schema is the code that reads it, so it cannot drift from a separate list of allowed keys.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string path, const std::string& source)
+      : table_(table), path_(std::move(path)), source_(source) {}
+
+  [[noreturn]] void fail(const toml::node* node, std::string_view key, const std::string& what) const {
+    std::ostringstream out;
+    out << source_;
+    if (node && node->source().begin.line) out << ':' << node->source().begin.line;
+    out << ": key '" << dotted(key) << "': " << what;
+    throw ConfigError(out.str());
+  }
+
+  const toml::node* find(std::string_view key) {
+    seen_.insert(std::string(key));
+    return table_.get(key);
+  }
+
+  template <class T>
+  T value(std::string_view key, T fallback) {
+    const toml::node* node = find(key);
+    if (!node) return fallback;
+    if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = node->value_exact<bool>()) return *v;
+      fail(node, key, "expected true or false");
+    } else if constexpr (std::is_integral_v<T>) {
+      auto v = node->value_exact<std::int64_t>();
+      if (!v) fail(node, key, "expected an integer");
+      return static_cast<T>(*v);
+    } else {
+      if (auto v = node->value_exact<std::string>()) return *v;
+      fail(node, key, "expected a string");
+    }
+  }
+
+  std::int64_t positive(std::string_view key, std::int64_t fallback, std::int64_t max) {
+    const std::int64_t v = value<std::int64_t>(key, fallback);
+    if (v <= 0 || v > max) fail(table_.get(key), key, "must be in 1.." + std::to_string(max));
+    return v;
+  }
+
+  std::vector<std::string> strings(std::string_view key) {
+    std::vector<std::string> out;
+    const toml::node* node = find(key);
+    if (!node) return out;
+    const toml::array* array = node->as_array();
+    if (!array) fail(node, key, "expected an array of strings");
+    for (const toml::node& element : *array) {
+      auto s = element.value_exact<std::string>();
+      if (!s || s->empty()) fail(&element, key, "expected non-empty strings");
+      out.push_back(*s);
+    }
+    return out;
+  }
+
+  const toml::table* subtable(std::string_view key) {
+    const toml::node* node = find(key);
+    if (!node) return nullptr;
+    if (!node->is_table()) fail(node, key, "expected a table");
+    return node->as_table();
+  }
+
+  void reject_unknown() const {
+    for (const auto& [key, node] : table_) {
+      if (!seen_.count(std::string(key.str()))) fail(&node, key.str(), "unknown key");
+    }
+  }
+
+  std::string dotted(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+  const std::string& source() const { return source_; }
+  const toml::table& table() const { return table_; }
+
+ private:
+  const toml::table& table_;
+  std::string path_;
+  const std::string& source_;
+  std::set<std::string> seen_;
+};
+
+ThreadConfig read_thread(TableReader& parent, std::string_view name, const toml::node& node) {
+  ThreadConfig thread;
+  const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  auto check_cpu = [&](const toml::node* at, std::string_view key, std::int64_t cpu) {
+    if (cpu < 0 || cpu >= static_cast<std::int64_t>(cpus))
+      parent.fail(at, key,
+                  "CPU " + std::to_string(cpu) + " does not exist (this machine has CPUs 0.." +
+                      std::to_string(cpus - 1) + ")");
+    thread.cpu = static_cast<int>(cpu);
+  };
+  if (auto cpu = node.value_exact<std::int64_t>()) {  // shorthand: feed = 0
+    check_cpu(&node, name, *cpu);
+    return thread;
+  }
+  if (!node.is_table()) parent.fail(&node, name, "expected a CPU number or a table { cpu = N, wait = \"sleep\" }");
+  TableReader reader(*node.as_table(), parent.dotted(name), parent.source());
+  if (const toml::node* cpu = reader.find("cpu")) {
+    auto v = cpu->value_exact<std::int64_t>();
+    if (!v) reader.fail(cpu, "cpu", "expected an integer");
+    check_cpu(cpu, "cpu", *v);
+  }
+  const std::string wait = reader.value<std::string>("wait", "sleep");
+  if (wait == "busy") {
+    thread.wait = WaitMode::kBusyPoll;
+  } else if (wait != "sleep") {
+    reader.fail(reader.table().get("wait"), "wait", "expected \"sleep\" or \"busy\"");
+  }
+  reader.reject_unknown();
+  return thread;
+}
+
+void read_threads(TableReader& root, Config& config) {
+  const toml::table* table = root.subtable("threads");
+  if (!table) return;
+  TableReader reader(*table, "threads", root.source());
+  for (const auto& [key, node] : *table) {
+    const std::string name(key.str());
+    if (std::find(std::begin(kThreadNames), std::end(kThreadNames), name) == std::end(kThreadNames))
+      reader.fail(&node, name, "unknown thread (known: feed, strategy, sink, status)");
+    reader.find(name);
+    config.threads[name] = read_thread(reader, name, node);
+  }
+  // Two busy-polling threads on one CPU starve each other: refuse rather than run slowly.
+  std::map<int, std::string> busy;
+  for (const auto& [name, thread] : config.threads) {
+    if (!thread.cpu || thread.wait != WaitMode::kBusyPoll) continue;
+    auto [it, inserted] = busy.emplace(*thread.cpu, name);
+    if (!inserted)
+      reader.fail(table->get(name), name,
+                  "busy-polls on CPU " + std::to_string(*thread.cpu) + " which thread '" + it->second +
+                      "' also busy-polls");
+  }
+  reader.reject_unknown();
+}
+
+void check_url(TableReader& reader, std::string_view key, const std::string& url) {
+  if (url.rfind("wss://", 0) != 0 && url.rfind("ws://", 0) != 0)
+    reader.fail(reader.table().get(key), key, "expected a wss:// (or ws://) URL, got '" + url + "'");
+}
+
+VenueConfig read_venue(TableReader& parent, const std::string& id, const toml::node& node) {
+  if (!node.is_table()) parent.fail(&node, id, "expected a table");
+  TableReader reader(*node.as_table(), parent.dotted(id), parent.source());
+  VenueConfig venue;
+  venue.id = id;
+  venue.enabled = reader.value<bool>("enabled", true);
+  if (id == "binance-usdm") {
+    venue.public_url = reader.value<std::string>("public_url", "wss://fstream.binance.com/public");
+    venue.market_url = reader.value<std::string>("market_url", "wss://fstream.binance.com/market");
+    check_url(reader, "public_url", venue.public_url);
+    check_url(reader, "market_url", venue.market_url);
+  } else {
+    parent.fail(&node, id, "unknown venue (supported: binance-usdm)");
+  }
+  venue.symbols = reader.strings("symbols");
+  if (venue.enabled && venue.symbols.empty())
+    reader.fail(reader.table().get("symbols"), "symbols", "an enabled venue needs at least one symbol");
+  venue.ca_file = reader.value<std::string>("ca_file", "");
+  venue.max_message_bytes =
+      static_cast<std::size_t>(reader.positive("max_message_bytes", 1 << 20, std::int64_t{64} << 20));
+  venue.connect_timeout_ms = reader.positive("connect_timeout_ms", 5'000, 120'000);
+  venue.silent_timeout_ms = reader.positive("silent_timeout_ms", 30'000, 3'600'000);
+  if (const toml::table* reconnect = reader.subtable("reconnect")) {
+    TableReader r(*reconnect, reader.dotted("reconnect"), reader.source());
+    venue.reconnect.base_ms = r.positive("base_ms", 250, 60'000);
+    venue.reconnect.cap_ms = r.positive("cap_ms", 30'000, 3'600'000);
+    venue.reconnect.stable_after_ms = r.positive("stable_after_ms", 10'000, 3'600'000);
+    if (venue.reconnect.cap_ms < venue.reconnect.base_ms)
+      r.fail(reconnect->get("cap_ms"), "cap_ms", "must not be below base_ms");
+    r.reject_unknown();
+  }
+  reader.reject_unknown();
+  return venue;
+}
+
+Config read(const toml::table& root_table, const std::string& source) {
+  Config config;
+  config.source = source;
+  TableReader root(root_table, "", source);
+  read_threads(root, config);
+  if (const toml::table* t = root.subtable("ring")) {
+    TableReader r(*t, "ring", source);
+    config.ring.arena_bytes = static_cast<std::size_t>(r.positive("arena_bytes", 32 << 20, std::int64_t{4} << 30));
+    config.ring.max_frames = static_cast<std::size_t>(r.positive("max_frames", 65'536, 1 << 24));
+    r.reject_unknown();
+  }
+  if (const toml::table* t = root.subtable("strategy")) {
+    TableReader r(*t, "strategy", source);
+    config.strategy.cycle_ms = r.positive("cycle_ms", 50, 60'000);
+    config.strategy.stale_after_ms = r.positive("stale_after_ms", 5'000, 3'600'000);
+    r.reject_unknown();
+  }
+  if (const toml::table* t = root.subtable("venues")) {
+    TableReader r(*t, "venues", source);
+    for (const auto& [key, node] : *t) {
+      r.find(key.str());
+      config.venues.push_back(read_venue(r, std::string(key.str()), node));
+    }
+    r.reject_unknown();
+  }
+  if (const toml::table* t = root.subtable("sink")) {
+    TableReader r(*t, "sink", source);
+    config.signals_path = r.value<std::string>("signals", "-");
+    r.reject_unknown();
+  }
+  if (const toml::table* t = root.subtable("status")) {
+    TableReader r(*t, "status", source);
+    config.status_interval_ms = r.positive("interval_ms", 1'000, 3'600'000);
+    r.reject_unknown();
+  }
+  root.reject_unknown();
+  if (std::none_of(config.venues.begin(), config.venues.end(), [](const VenueConfig& v) { return v.enabled; }))
+    throw ConfigError(source + ": no enabled venue under [venues]");
+  return config;
+}
+
+}  // namespace
+
+const ThreadConfig& Config::thread(std::string_view name) const {
+  static const ThreadConfig kUnpinned{};
+  auto it = threads.find(std::string(name));
+  return it == threads.end() ? kUnpinned : it->second;
+}
+
+namespace {
+
+[[noreturn]] void throw_parse_error(const toml::parse_error& error, const std::string& source) {
+  const auto line = error.source().begin.line;
+  throw ConfigError(source + (line ? ":" + std::to_string(line) : std::string()) + ": " +
+                    std::string(error.description()));
+}
+
+}  // namespace
+
+Config load_config_text(std::string_view text, const std::string& source_name) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source_name);
+  } catch (const toml::parse_error& error) {
+    throw_parse_error(error, source_name);
+  }
+  return read(table, source_name);
+}
+
+Config load_config_file(const std::string& path) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& error) {
+    throw_parse_error(error, path);
+  }
+  return read(table, path);
+}
+
+}  // namespace sigflow::engine
