@@ -34,7 +34,8 @@ const std::vector<std::string>& frames() {
       if (line.find("\"t\":\"recv\"") == std::string::npos) continue;
       // The payload is a JSON string; its length is what matters here, not its unescaped content.
       const auto start = line.find(key);
-      if (start != std::string::npos) out.push_back(line.substr(start + key.size(), line.size() - start - key.size() - 2));
+      if (start != std::string::npos)
+        out.push_back(line.substr(start + key.size(), line.size() - start - key.size() - 2));
     }
     if (out.empty()) out.push_back(std::string(200, 'x'));
     return out;
@@ -50,7 +51,8 @@ std::uint64_t checksum(std::string_view bytes) {
 }
 
 void pin(int cpu) {
-  if (std::thread::hardware_concurrency() > static_cast<unsigned>(cpu)) sigflow::engine::pin_current_thread(cpu);
+  if (std::thread::hardware_concurrency() > static_cast<unsigned>(cpu))
+    sigflow::engine::pin_current_thread(cpu);
 }
 
 void BM_FrameRing(benchmark::State& state) {

@@ -80,7 +80,9 @@ class TableReader {
     }
   }
 
-  std::string dotted(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+  std::string dotted(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
   const std::string& source() const { return source_; }
   const toml::table& table() const { return table_; }
 
@@ -105,7 +107,8 @@ ThreadConfig read_thread(TableReader& parent, std::string_view name, const toml:
     check_cpu(&node, name, *cpu);
     return thread;
   }
-  if (!node.is_table()) parent.fail(&node, name, "expected a CPU number or a table { cpu = N, wait = \"sleep\" }");
+  if (!node.is_table())
+    parent.fail(&node, name, "expected a CPU number or a table { cpu = N, wait = \"sleep\" }");
   TableReader reader(*node.as_table(), parent.dotted(name), parent.source());
   if (const toml::node* cpu = reader.find("cpu")) {
     auto v = cpu->value_exact<std::int64_t>();
@@ -193,7 +196,8 @@ Config read(const toml::table& root_table, const std::string& source) {
   read_threads(root, config);
   if (const toml::table* t = root.subtable("ring")) {
     TableReader r(*t, "ring", source);
-    config.ring.arena_bytes = static_cast<std::size_t>(r.positive("arena_bytes", 32 << 20, std::int64_t{4} << 30));
+    config.ring.arena_bytes =
+        static_cast<std::size_t>(r.positive("arena_bytes", 32 << 20, std::int64_t{4} << 30));
     config.ring.max_frames = static_cast<std::size_t>(r.positive("max_frames", 65'536, 1 << 24));
     r.reject_unknown();
   }
@@ -222,7 +226,8 @@ Config read(const toml::table& root_table, const std::string& source) {
     r.reject_unknown();
   }
   root.reject_unknown();
-  if (std::none_of(config.venues.begin(), config.venues.end(), [](const VenueConfig& v) { return v.enabled; }))
+  if (std::none_of(config.venues.begin(), config.venues.end(),
+                   [](const VenueConfig& v) { return v.enabled; }))
     throw ConfigError(source + ": no enabled venue under [venues]");
   return config;
 }

@@ -23,21 +23,24 @@ PinnedThread::PinnedThread(std::string name, const ThreadConfig& config, std::fu
   // at start-up in the caller, not a thread that silently runs elsewhere.
   std::promise<std::string> placed;
   std::future<std::string> placement = placed.get_future();
-  thread_ = std::thread([this, cpu = config.cpu, body = std::move(body), placed = std::move(placed)]() mutable {
-    // Linux limits thread names to 15 characters.
-    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
-    std::string error = cpu ? pin_current_thread(*cpu) : std::string();
-    const bool ok = error.empty();
-    placed.set_value(std::move(error));
-    if (ok) body();
-  });
+  thread_ =
+      std::thread([this, cpu = config.cpu, body = std::move(body), placed = std::move(placed)]() mutable {
+        // Linux limits thread names to 15 characters.
+        pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+        std::string error = cpu ? pin_current_thread(*cpu) : std::string();
+        const bool ok = error.empty();
+        placed.set_value(std::move(error));
+        if (ok) body();
+      });
   if (std::string error = placement.get(); !error.empty()) {
     thread_.join();
     throw ConfigError("threads." + name_ + ".cpu: " + error);
   }
 }
 
-PinnedThread::~PinnedThread() { join(); }
+PinnedThread::~PinnedThread() {
+  join();
+}
 
 void PinnedThread::join() {
   if (thread_.joinable()) thread_.join();

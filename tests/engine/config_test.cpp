@@ -69,7 +69,8 @@ TEST(Config, MisspeltNestedKeyIsNamedWithItsPath) {
 }
 
 TEST(Config, WrongCpuIsAnErrorNamingTheThread) {
-  const std::string error = error_of("[threads]\nfeed = 4096\n[venues.binance-usdm]\nsymbols=[\"BTCUSDT\"]\n");
+  const std::string error =
+      error_of("[threads]\nfeed = 4096\n[venues.binance-usdm]\nsymbols=[\"BTCUSDT\"]\n");
   EXPECT_NE(error.find("'threads.feed'"), std::string::npos) << error;
   EXPECT_NE(error.find("does not exist"), std::string::npos) << error;
 }
