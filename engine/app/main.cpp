@@ -1,0 +1,55 @@
+// sigflow: the command line. Each subcommand is a thin shell over a function in engine/app, so that tests
+// drive the same code the binary runs.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "engine/app/commands.hpp"
+#include "strategies/tokenizer/tokens_command.hpp"
+
+int main(int argc, char** argv) {
+  using namespace sigflow;
+  CLI::App cli{"sigflow: a low-latency trading-signal engine"};
+  cli.require_subcommand(1);
+  std::string data_dir = app::default_data_dir();
+  cli.add_option("--data-dir", data_dir,
+                 "Directory holding tokenizer rank files (default: $SIGFLOW_DATA_DIR or the build's data/)");
+
+  app::DemoOptions demo;
+  CLI::App* demo_cmd = cli.add_subcommand(
+      "demo", "Run the whole pipeline against the built-in exchange simulator on loopback");
+  demo_cmd->add_option("--duration", demo.duration_s, "Seconds to run (0 = until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
+  demo_cmd->add_option("--symbols", demo.symbols, "Instruments the simulator lists")->delimiter(',');
+  demo_cmd->add_option("--rate", demo.rate, "Simulator messages per second")->check(CLI::PositiveNumber);
+  demo_cmd->add_option("--seed", demo.seed, "Simulator random seed");
+  demo_cmd->add_option("--signals", demo.signals_path, "Signal output file ('-' = stdout)");
+
+  app::RunOptions run;
+  CLI::App* run_cmd = cli.add_subcommand("run", "Run the engine against the endpoints the config names");
+  run_cmd->add_option("--config", run.config_path, "TOML configuration file")->required();
+  run_cmd->add_option("--duration", run.duration_s, "Seconds to run (0 = until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
+
+  strategies::TokensCommand tokens;
+  CLI::App* tokens_cmd = cli.add_subcommand("tokens", "Count tokens exactly as tiktoken does");
+  tokens_cmd->add_option("--encoding", tokens.encoding, "cl100k_base or o200k_base");
+  tokens_cmd->add_flag("--ids", tokens.ids, "Print the token ids instead of the count");
+  tokens_cmd->add_option("input", tokens.input, "File to read ('-' = stdin)");
+
+  app::DecodeOptions decode;
+  CLI::App* decode_cmd =
+      cli.add_subcommand("decode", "Decode raw frames (one per line) into normalized events (JSON lines)");
+  decode_cmd->add_option("--venue", decode.venue, "Venue id, e.g. binance-usdm")->required();
+  decode_cmd->add_option("--stream", decode.stream, "Stream name for raw (not combined) frames");
+  decode_cmd->add_option("input", decode.input, "File to read ('-' = stdin)");
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (*demo_cmd) return app::run_demo(demo);
+  if (*run_cmd) return app::run_engine(run);
+  if (*decode_cmd) return app::run_decode(decode, std::cin, std::cout, std::cerr);
+  tokens.data_dir = data_dir + "/tokenizers";
+  return strategies::run_tokens_command(tokens, std::cin, std::cout, std::cerr);
+}

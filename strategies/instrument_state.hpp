@@ -1,0 +1,153 @@
+#pragma once
+// InstrumentState: everything the strategy thread knows about one instrument, updated event by event and
+// summarised once per cycle as InstrumentFeatures.
+//
+// Window state is fixed-size: traded volume lives in a ring of 100 ms buckets covering 10 s, mid prices
+// in a ring of per-cycle samples covering more than 10 s of 50 ms cycles. Nothing allocates after
+// construction. Time windows use the local monotonic receive time of each frame (the clock the cycle
+// runs on), never the venue's clock, so a venue's clock skew cannot stretch a window.
+//
+// The book follows the venue's sequence ids. A snapshot (REST or top-N partial) makes it live; a diff
+// must continue the chain (Binance USD-M: `pu` equals the previous `u`; where no `pu` is sent: `U` equals
+// the previous `u` + 1), or the book is cleared and counted as a gap until the next snapshot. Re-syncing
+// a diff book through REST is the venue's book-sync state machine, which feeds snapshots in here.
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "io/venues/market_event.hpp"
+#include "strategies/features.hpp"
+#include "strategies/order_book.hpp"
+
+namespace sigflow::strategies {
+
+struct InstrumentSpec {
+  std::string venue;       // market id: "binance-usdm"
+  std::string symbol;      // venue's symbol: "BTCUSDT"
+  std::string instrument;  // normalized: "BTC-USDT-PERP"
+};
+
+enum class BookSync : std::uint8_t {
+  kEmpty,  // no snapshot yet
+  kLive,   // snapshot applied and every diff since chained onto it
+  kGap,    // a diff broke the chain: the book is cleared until the next snapshot
+};
+
+enum class ApplyResult : std::uint8_t {
+  kApplied,
+  kStale,      // a diff older than the book (or arriving before any snapshot): dropped, as the venue says
+  kGap,        // a diff broke the sequence chain: book cleared
+  kNotMarket,  // a control event (ack, error, ignored type): nothing to apply
+};
+
+class InstrumentState {
+ public:
+  static constexpr std::int64_t kBucketNs = 100'000'000;  // 100 ms trade-volume buckets
+  static constexpr std::size_t kBuckets = 100;            // × 100 ms = the 10 s volume window
+  static constexpr std::size_t kMidSamples = 256;         // > 10 s of 50 ms cycles
+
+  explicit InstrumentState(InstrumentSpec spec, std::size_t book_capacity = OrderBook::kDefaultCapacity);
+
+  const InstrumentSpec& spec() const noexcept { return spec_; }
+
+  // Applies one decoded event of this instrument.
+  ApplyResult apply(const io::MarketEvent& event) noexcept;
+
+  // Once per strategy cycle: samples the mid for the return windows and accumulates the change score.
+  void on_cycle(std::int64_t now_ns) noexcept;
+
+  // The instrument at `now_ns` (monotonic): every field filled, NaN where nothing is known.
+  InstrumentFeatures features(std::int64_t now_ns) const noexcept;
+
+  // How much the state moved since the last reset, in "bps-equivalents": the path length of the mid in
+  // bps plus 10 × the path length of the top-5 imbalance, sampled each cycle. The prompt builder ranks
+  // instruments by it and resets it when it puts the instrument into a prompt.
+  double change_score() const noexcept { return change_score_; }
+  void reset_change_score() noexcept { change_score_ = 0; }
+
+  bool has_market_data() const noexcept { return last_update_ns_ != kNever; }
+  const OrderBook& book() const noexcept { return book_; }
+  BookSync book_sync() const noexcept { return sync_; }
+  std::uint64_t book_last_update_id() const noexcept { return book_update_id_; }
+
+  // Last values as received (the venue's exact decimals), for summaries and the decode tool.
+  const io::Trade& last_trade() const noexcept { return last_trade_; }
+  bool has_trade() const noexcept { return last_trade_ns_ != kNever; }
+  const io::BestBidAsk& best_bid_ask() const noexcept { return bbo_; }
+  bool has_best_bid_ask() const noexcept { return bbo_recv_ns_ != kNever; }
+  double mark_price() const noexcept { return mark_price_; }
+  double index_price() const noexcept { return index_price_; }
+  std::int64_t next_funding_ts_ns() const noexcept { return next_funding_ts_ns_; }
+
+  std::uint64_t trades() const noexcept { return trades_; }
+  std::uint64_t book_updates() const noexcept { return book_updates_; }
+  std::uint64_t gaps() const noexcept { return gaps_; }
+  std::uint64_t snapshots() const noexcept { return snapshots_; }
+  std::uint64_t stale_deltas() const noexcept { return stale_deltas_; }
+  std::uint64_t crossed_books() const noexcept { return crossed_books_; }
+  std::uint64_t liquidations() const noexcept { return liquidations_; }
+
+ private:
+  static constexpr std::int64_t kNever = INT64_MIN;
+
+  // Top of book from whichever source is fresher: the bookTicker channel or the book's best levels.
+  struct TopOfBook {
+    double bid = kAbsent, bid_size = kAbsent, ask = kAbsent, ask_size = kAbsent;
+    bool valid() const noexcept { return bid_size + ask_size > 0 && ask > bid && bid > 0; }
+  };
+
+  struct VolumeBucket {
+    std::int64_t index = kNever;  // recv_ns / kBucketNs of the bucket's interval
+    double volume = 0;
+    double taker_buy_volume = 0;
+  };
+
+  struct MidSample {
+    std::int64_t ts_ns = kNever;
+    double mid = kAbsent;
+  };
+
+  ApplyResult apply_snapshot(const io::MarketEvent& event) noexcept;
+  ApplyResult apply_delta(const io::MarketEvent& event) noexcept;
+  void apply_trade(const io::MarketEvent& event) noexcept;
+  void check_crossed() noexcept;
+
+  TopOfBook top_of_book() const noexcept;
+  bool book_usable() const noexcept;
+  double imbalance(std::size_t levels) const noexcept;
+  double mid_return_bps(std::int64_t now_ns, std::int64_t horizon_ns, double mid) const noexcept;
+
+  InstrumentSpec spec_;
+  OrderBook book_;
+  BookSync sync_ = BookSync::kEmpty;
+  std::uint64_t book_update_id_ = io::kNoUpdateId;
+  bool awaiting_first_delta_ = false;
+  std::int64_t book_exchange_ts_ = kNever;
+  std::int64_t book_recv_ns_ = kNever;
+
+  io::BestBidAsk bbo_{};
+  std::int64_t bbo_exchange_ts_ = kNever;
+  std::int64_t bbo_recv_ns_ = kNever;
+
+  io::Trade last_trade_{};
+  std::int64_t last_trade_ns_ = kNever;
+  std::array<VolumeBucket, kBuckets> volume_{};
+
+  double mark_price_ = kAbsent;
+  double index_price_ = kAbsent;
+  double funding_rate_ = kAbsent;
+  std::int64_t next_funding_ts_ns_ = 0;
+
+  std::array<MidSample, kMidSamples> mids_{};
+  std::size_t mid_head_ = 0;  // next slot to write
+
+  double change_score_ = 0;
+  double last_cycle_mid_ = kAbsent;
+  double last_cycle_imbalance_ = kAbsent;
+
+  std::int64_t last_update_ns_ = kNever;
+  std::uint64_t trades_ = 0, book_updates_ = 0, gaps_ = 0, snapshots_ = 0, stale_deltas_ = 0,
+                crossed_books_ = 0, liquidations_ = 0;
+};
+
+}  // namespace sigflow::strategies

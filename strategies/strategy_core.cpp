@@ -1,0 +1,265 @@
+#include "strategies/strategy_core.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+
+#include "engine/clock.hpp"
+
+namespace sigflow::strategies {
+
+namespace {
+
+// Market ids whose frames io::binance::Decoder reads.
+bool is_binance_venue(std::string_view venue) noexcept {
+  return venue == "binance-usdm" || venue == "binance";
+}
+
+// A fixed-size line for the error log: the error path must not allocate either.
+class LogLine {
+ public:
+  LogLine& text(std::string_view s) noexcept {
+    const std::size_t n = std::min(s.size(), sizeof(buffer_) - 1 - length_);
+    std::memcpy(buffer_ + length_, s.data(), n);
+    length_ += n;
+    return *this;
+  }
+  LogLine& number(std::uint64_t v) noexcept {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, v);
+    return text(std::string_view(digits, static_cast<std::size_t>(r.ptr - digits)));
+  }
+  // The frame as printable ASCII: control and non-ASCII bytes become '.', so one line stays one line.
+  LogLine& snippet(std::string_view frame, std::size_t limit) noexcept {
+    const std::size_t n = std::min(frame.size(), limit);
+    for (std::size_t i = 0; i < n && length_ < sizeof(buffer_) - 1; ++i) {
+      const unsigned char c = static_cast<unsigned char>(frame[i]);
+      buffer_[length_++] = (c >= 0x20 && c < 0x7F) ? static_cast<char>(c) : '.';
+    }
+    if (frame.size() > n) text("...");
+    return *this;
+  }
+  void write(std::FILE* out) noexcept {
+    buffer_[length_++] = '\n';
+    std::fwrite(buffer_, 1, length_, out);
+    std::fflush(out);
+  }
+
+ private:
+  char buffer_[768];
+  std::size_t length_ = 0;
+};
+
+}  // namespace
+
+StrategyCore::StrategyCore(std::vector<InstrumentSpec> instruments, std::vector<ConnectionSpec> connections,
+                           StrategyConfig config)
+    : config_(config),
+      model_(config.model),
+      decoder_(config.decoder_limits),
+      counters_(std::make_unique<StrategyCounters>()) {
+  const auto venue_id = [this](const std::string& venue) -> std::uint16_t {
+    if (!is_binance_venue(venue))
+      throw std::invalid_argument("strategy: no decoder for venue \"" + venue + "\"");
+    const auto it = std::find(venues_.begin(), venues_.end(), venue);
+    if (it != venues_.end()) return static_cast<std::uint16_t>(it - venues_.begin());
+    venues_.push_back(venue);
+    return static_cast<std::uint16_t>(venues_.size() - 1);
+  };
+
+  states_.reserve(instruments.size());
+  for (InstrumentSpec& spec : instruments) {
+    const std::uint16_t venue = venue_id(spec.venue);
+    symbols_.push_back(SymbolKey{venue, spec.symbol, states_.size()});
+    states_.emplace_back(std::move(spec), config_.book_capacity);
+  }
+  std::sort(symbols_.begin(), symbols_.end(), [](const SymbolKey& a, const SymbolKey& b) {
+    return a.venue != b.venue ? a.venue < b.venue : a.symbol < b.symbol;
+  });
+  for (std::size_t i = 1; i < symbols_.size(); ++i) {
+    if (symbols_[i].venue == symbols_[i - 1].venue && symbols_[i].symbol == symbols_[i - 1].symbol) {
+      throw std::invalid_argument("strategy: instrument \"" + symbols_[i].symbol +
+                                  "\" listed twice for venue \"" + venues_[symbols_[i].venue] + "\"");
+    }
+  }
+
+  for (ConnectionSpec& c : connections) {
+    const std::uint16_t venue = venue_id(c.venue);
+    connections_.push_back(
+        Connection{c.conn_id, venue, std::move(c.venue), std::move(c.route), std::move(c.stream)});
+  }
+  std::sort(connections_.begin(), connections_.end(),
+            [](const Connection& a, const Connection& b) { return a.conn_id < b.conn_id; });
+  for (std::size_t i = 1; i < connections_.size(); ++i) {
+    if (connections_[i].conn_id == connections_[i - 1].conn_id) {
+      throw std::invalid_argument("strategy: connection id " + std::to_string(connections_[i].conn_id) +
+                                  " listed twice");
+    }
+  }
+
+  features_.resize(states_.size());
+  for (std::size_t i = 0; i < states_.size(); ++i) {
+    features_[i].venue = states_[i].spec().venue;
+    features_[i].symbol = states_[i].spec().symbol;
+    features_[i].instrument = states_[i].spec().instrument;
+  }
+}
+
+StrategyCore::~StrategyCore() = default;
+
+const StrategyCore::Connection* StrategyCore::find_connection(std::uint32_t conn_id) const noexcept {
+  const auto it = std::lower_bound(connections_.begin(), connections_.end(), conn_id,
+                                   [](const Connection& c, std::uint32_t id) { return c.conn_id < id; });
+  return it != connections_.end() && it->conn_id == conn_id ? &*it : nullptr;
+}
+
+InstrumentState* StrategyCore::find_state(std::uint16_t venue, std::string_view symbol) noexcept {
+  const auto it = std::lower_bound(
+      symbols_.begin(), symbols_.end(), std::pair{venue, symbol},
+      [](const SymbolKey& k, const std::pair<std::uint16_t, std::string_view>& v) {
+        return k.venue != v.first ? k.venue < v.first : std::string_view(k.symbol) < v.second;
+      });
+  if (it == symbols_.end() || it->venue != venue || it->symbol != symbol) return nullptr;
+  return &states_[it->instrument];
+}
+
+int StrategyCore::find_instrument(std::string_view venue, std::string_view symbol) const noexcept {
+  const auto v = std::find(venues_.begin(), venues_.end(), venue);
+  if (v == venues_.end()) return -1;
+  const InstrumentState* state =
+      const_cast<StrategyCore*>(this)->find_state(static_cast<std::uint16_t>(v - venues_.begin()), symbol);
+  return state ? static_cast<int>(state - states_.data()) : -1;
+}
+
+void StrategyCore::reset_change_score(std::size_t instrument) noexcept {
+  if (instrument < states_.size()) states_[instrument].reset_change_score();
+}
+
+void StrategyCore::on_frame(const engine::FrameView& frame) noexcept {
+  StrategyCounters& c = *counters_;
+  c.frames.add();
+  const Connection* connection = find_connection(frame.conn_id);
+  if (!connection) {
+    c.unknown_connections.add();
+    log_error({}, frame.conn_id, {}, "unknown connection id", {}, frame.bytes);
+    return;
+  }
+  const io::binance::DecodeError error = decoder_.decode(frame, connection->stream, event_);
+  if (error != io::binance::DecodeError::kNone) {
+    c.decode_errors.add();
+    log_error(connection->venue_name, frame.conn_id, connection->route, io::binance::to_string(error),
+              decoder_.error_message(), frame.bytes);
+    return;
+  }
+  apply_event(connection->venue);
+}
+
+bool StrategyCore::on_rest_depth_snapshot(std::string_view venue, std::string_view symbol,
+                                          std::string_view body, std::int64_t recv_ns) noexcept {
+  StrategyCounters& c = *counters_;
+  const auto v = std::find(venues_.begin(), venues_.end(), venue);
+  if (v == venues_.end() || !find_state(static_cast<std::uint16_t>(v - venues_.begin()), symbol)) {
+    c.unknown_symbols.add();
+    return false;
+  }
+  const io::binance::DecodeError error = decoder_.decode_rest_depth(body, symbol, recv_ns, event_);
+  if (error != io::binance::DecodeError::kNone) {
+    c.decode_errors.add();
+    log_error(venue, kNoConnection, "REST depth", io::binance::to_string(error), decoder_.error_message(),
+              body);
+    return false;
+  }
+  apply_event(static_cast<std::uint16_t>(v - venues_.begin()));
+  return event_.kind == io::EventKind::kBookSnapshot;
+}
+
+void StrategyCore::apply_event(std::uint16_t venue) noexcept {
+  StrategyCounters& c = *counters_;
+  switch (event_.kind) {
+    case io::EventKind::kSubscribeAck:
+      c.acks.add();
+      return;
+    case io::EventKind::kVenueError: {
+      c.venue_errors.add();
+      char code[24];
+      const auto r = std::to_chars(code, code + sizeof code, event_.error.code);
+      log_error(venues_[venue], kNoConnection, event_.stream, "venue error",
+                std::string_view(code, static_cast<std::size_t>(r.ptr - code)), event_.error.message);
+      return;
+    }
+    case io::EventKind::kIgnored:
+      c.ignored_messages.add();
+      return;
+    default:
+      break;
+  }
+  InstrumentState* state = find_state(venue, event_.symbol);
+  if (!state) {
+    c.unknown_symbols.add();
+    return;
+  }
+  c.decoded_events.add();
+  switch (state->apply(event_)) {
+    case ApplyResult::kGap:
+      c.book_gaps.add();
+      break;
+    case ApplyResult::kStale:
+      c.stale_deltas.add();
+      break;
+    default:
+      break;
+  }
+}
+
+void StrategyCore::on_cycle(std::uint64_t cycle, std::int64_t now_ns, std::int64_t wall_ns,
+                            SignalSink& sink) noexcept {
+  for (std::size_t i = 0; i < states_.size(); ++i) {
+    InstrumentState& state = states_[i];
+    state.on_cycle(now_ns);
+    features_[i] = state.features(now_ns);
+    const ModelDecision decision = model_.evaluate(features_[i]);
+    Signal signal;
+    signal.ts_ns = wall_ns;
+    signal.cycle = cycle;
+    signal.venue = features_[i].venue;
+    signal.symbol = features_[i].symbol;
+    signal.instrument = features_[i].instrument;
+    signal.action = decision.action;
+    signal.confidence = decision.confidence;
+    signal.source = SignalSource::kLocal;
+    signal.model = LocalModel::kName;
+    signal.data_age_ms = features_[i].data_age_ms;
+    signal.reason = decision.reason();
+    sink.on_signal(signal);
+    counters_->signals.add();
+  }
+}
+
+void StrategyCore::log_error(std::string_view venue, std::int64_t conn_id, std::string_view route,
+                             std::string_view what, std::string_view detail,
+                             std::string_view frame) noexcept {
+  if (!config_.error_log) return;
+  // A broken feed can send thousands of bad frames a second; the counters carry the rate, the log
+  // carries one example per interval.
+  const std::int64_t now = engine::monotonic_ns();
+  if (logged_once_ && now - last_log_ns_ < config_.error_log_interval_ns) {
+    ++suppressed_logs_;
+    return;
+  }
+  LogLine line;
+  line.text("sigflow strategy: ");
+  if (!venue.empty()) line.text(venue).text(" ");
+  if (conn_id != kNoConnection) line.text("conn ").number(static_cast<std::uint64_t>(conn_id)).text(" ");
+  if (!route.empty()) line.text(route).text(" ");
+  line.text(": ").text(what);
+  if (!detail.empty()) line.text(" (").text(detail).text(")");
+  if (suppressed_logs_ > 0) line.text(" [").number(suppressed_logs_).text(" similar suppressed]");
+  line.text(" frame: ").snippet(frame, config_.error_snippet_bytes);
+  line.write(config_.error_log);
+  logged_once_ = true;
+  last_log_ns_ = now;
+  suppressed_logs_ = 0;
+}
+
+}  // namespace sigflow::strategies

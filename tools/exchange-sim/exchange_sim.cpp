@@ -1,0 +1,393 @@
+#include "tools/exchange-sim/exchange_sim.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "engine/clock.hpp"
+#include "io/loopback_certs.hpp"
+#include "tools/exchange-sim/binance_usdm.hpp"
+#include "tools/exchange-sim/capture_file.hpp"
+#include "tools/exchange-sim/client_connection.hpp"
+#include "tools/exchange-sim/synthetic_market.hpp"
+
+namespace sigflow::tools {
+namespace {
+
+// The feed thread's step: 1 ms batches keep pacing smooth at 1k msg/s and amortise wake-ups at 200k+.
+constexpr auto kFeedTick = std::chrono::milliseconds(1);
+// A feed thread more than this far behind its schedule drops the debt instead of bursting to catch up.
+constexpr double kMaxLagSeconds = 0.1;
+// Market events per target frame at most. Only some events produce a frame on a given subscription (a deep
+// level change moves no bookTicker), so a fully subscribed client needs ~1.5 events per frame; with sparse
+// subscriptions the cap keeps the feed thread from spinning and the delivered rate falls short instead.
+constexpr double kMaxEventsPerFrame = 3.0;
+
+struct TopicHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+std::string openssl_error(const char* what) {
+  char reason[256] = "no OpenSSL error queued";
+  if (const unsigned long code = ERR_get_error()) ERR_error_string_n(code, reason, sizeof reason);
+  ERR_clear_error();
+  return std::string(what) + ": " + reason;
+}
+
+// Fans each rendered frame out to the connections subscribed to its topic. Owned by the feed thread; the
+// route table is rebuilt from the connections' published topics whenever one of them changes.
+class FanOut final : public FrameSink {
+ public:
+  bool wanted(std::string_view topic) const override { return routes_.find(topic) != routes_.end(); }
+  bool idle() const { return routes_.empty(); }
+
+  void emit(std::string_view topic, std::string_view payload, std::size_t stamp_slot, bool book_delta) override {
+    const auto it = routes_.find(topic);
+    if (it == routes_.end()) return;
+    for (const auto& connection : it->second) {
+      connection->enqueue(topic, payload, stamp_slot, book_delta);
+      touched_.insert(connection.get());
+    }
+    deliveries_ += it->second.size();
+  }
+
+  void rebuild(const std::vector<std::shared_ptr<ClientConnection>>& connections) {
+    routes_.clear();
+    for (const auto& c : connections) {
+      if (c->finished()) continue;
+      for (auto& topic : c->info().topics) routes_[std::move(topic)].push_back(c);
+    }
+  }
+
+  std::uint64_t take_deliveries() { return std::exchange(deliveries_, 0); }
+
+  void wake_touched() {
+    for (auto* c : touched_) c->wake();
+    touched_.clear();
+  }
+
+ private:
+  std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>, TopicHash, std::equal_to<>> routes_;
+  std::unordered_set<ClientConnection*> touched_;
+  std::uint64_t deliveries_ = 0;
+};
+
+}  // namespace
+
+struct ExchangeSim::State {
+  explicit State(ExchangeSimConfig c) : config(std::move(c)) {}
+
+  ExchangeSimConfig config;
+  BinanceUsdm venue;
+  std::string ca_pem;
+  SSL_CTX* tls = nullptr;
+  Capture capture;
+  SimCounters counters;
+  ServerContext context;
+  int listen_fd = -1;
+  int stop_fd = -1;
+  std::uint16_t port = 0;
+  std::atomic<bool> stopping{false};
+  bool started = false;
+
+  std::atomic<std::uint64_t> routes_version{0};
+  mutable std::mutex connections_mutex;
+  struct Running {
+    std::shared_ptr<ClientConnection> connection;
+    std::thread thread;
+  };
+  std::list<Running> running;
+  std::uint64_t next_connection_id = 1;
+
+  std::mutex feed_mutex;
+  std::condition_variable feed_wake;
+  std::thread acceptor;
+  std::thread feed;
+
+  ~State() {
+    if (tls) SSL_CTX_free(tls);
+    if (listen_fd >= 0) ::close(listen_fd);
+    if (stop_fd >= 0) ::close(stop_fd);
+  }
+
+  std::vector<std::shared_ptr<ClientConnection>> snapshot() const {
+    std::lock_guard lock(connections_mutex);
+    std::vector<std::shared_ptr<ClientConnection>> out;
+    for (const auto& r : running) out.push_back(r.connection);
+    return out;
+  }
+
+  StartResult make_tls() {
+    io::LoopbackCertificates certs;
+    try {
+      certs = io::make_loopback_certificates();
+    } catch (const std::exception& e) {
+      return {e.what()};
+    }
+    ca_pem = certs.ca_pem;
+    tls = SSL_CTX_new(TLS_server_method());
+    if (!tls) return {openssl_error("SSL_CTX_new")};
+    SSL_CTX_set_min_proto_version(tls, TLS1_2_VERSION);
+    // Partial writes and a moving buffer let one connection thread feed a non-blocking socket from a
+    // growing plaintext buffer without copying it per SSL_write retry.
+    SSL_CTX_set_mode(tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    BIO* cert_bio = BIO_new_mem_buf(certs.cert_pem.data(), static_cast<int>(certs.cert_pem.size()));
+    X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+    BIO_free(cert_bio);
+    BIO* key_bio = BIO_new_mem_buf(certs.key_pem.data(), static_cast<int>(certs.key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+    BIO_free(key_bio);
+    const bool ok = cert && key && SSL_CTX_use_certificate(tls, cert) == 1 && SSL_CTX_use_PrivateKey(tls, key) == 1 &&
+                    SSL_CTX_check_private_key(tls) == 1;
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    if (!ok) return {openssl_error("loading the loopback certificate")};
+    return {};
+  }
+
+  StartResult listen_on_loopback() {
+    listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd < 0) return {std::string("socket: ") + std::strerror(errno)};
+    const int one = 1;
+    ::setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(config.port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::bind(listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      return {"bind 127.0.0.1:" + std::to_string(config.port) + ": " + std::strerror(errno)};
+    if (::listen(listen_fd, 128) != 0) return {std::string("listen: ") + std::strerror(errno)};
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+    stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (stop_fd < 0) return {std::string("eventfd: ") + std::strerror(errno)};
+    return {};
+  }
+
+  void reap_finished() {
+    std::list<Running> done;
+    {
+      std::lock_guard lock(connections_mutex);
+      for (auto it = running.begin(); it != running.end();) {
+        if (it->connection->finished()) {
+          done.splice(done.end(), running, it++);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& r : done) r.thread.join();
+  }
+
+  void accept_loop() {
+    while (!stopping.load()) {
+      pollfd fds[2] = {{listen_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+      // The timeout bounds how long finished connection threads wait to be joined.
+      ::poll(fds, 2, 200);
+      reap_finished();
+      if (stopping.load()) break;
+      if (!(fds[0].revents & POLLIN)) continue;
+      for (;;) {
+        const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        const int one = 1;
+        ::setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+        counters.connections_accepted.add();
+        std::lock_guard lock(connections_mutex);
+        try {
+          auto connection = std::make_shared<ClientConnection>(next_connection_id++, fd, context);
+          running.push_back({connection, std::thread([connection] { connection->run(); })});
+        } catch (const std::exception&) {
+          counters.connections_closed.add();
+        }
+      }
+    }
+  }
+
+  void feed_loop() {
+    SyntheticMarket market(make_instrument_specs(config.symbols, config.instruments), config.seed);
+    auto feed = venue.make_feed(market, config.stamp_send_ns);
+    FanOut fanout;
+    std::uint64_t seen_version = ~std::uint64_t{0};
+    double credit = 0;
+    std::int64_t last = engine::monotonic_ns();
+    auto deadline = std::chrono::steady_clock::now();
+    while (!stopping.load()) {
+      const std::uint64_t version = routes_version.load(std::memory_order_acquire);
+      if (version != seen_version) {
+        seen_version = version;
+        fanout.rebuild(snapshot());
+      }
+      const std::int64_t now = engine::monotonic_ns();
+      const std::int64_t wall_ms = engine::wall_ns() / 1'000'000;
+      const double earned = config.rate * static_cast<double>(now - last) / 1e9;
+      credit += earned;
+      last = now;
+      if (credit > config.rate * kMaxLagSeconds + 1) {
+        counters.generator_lag_resets.add();
+        credit = earned;
+      }
+      // With no subscriber at all the market stands still: nobody could tell, and it costs nothing.
+      if (fanout.idle()) credit = 0;
+      const auto max_events = static_cast<std::uint64_t>(std::max(16.0, std::max(earned, credit) * kMaxEventsPerFrame));
+      std::uint64_t events = 0;
+      while (credit >= 1 && events < max_events) {
+        feed->on_event(market, market.step(), wall_ms, fanout);
+        credit -= static_cast<double>(fanout.take_deliveries());
+        ++events;
+      }
+      // Nobody takes enough real-time frames to spend the budget: forget it rather than bank it.
+      if (events == max_events) credit = std::min(credit, 1.0);
+      feed->on_clock(market, now, wall_ms, fanout);
+      credit -= static_cast<double>(fanout.take_deliveries());
+      fanout.wake_touched();
+
+      deadline += kFeedTick;
+      const auto steady_now = std::chrono::steady_clock::now();
+      if (deadline < steady_now) deadline = steady_now;
+      std::unique_lock lock(feed_mutex);
+      feed_wake.wait_until(lock, deadline, [&] { return stopping.load(); });
+    }
+  }
+};
+
+ExchangeSim::ExchangeSim(ExchangeSimConfig config) : state_(std::make_unique<State>(std::move(config))) {}
+
+ExchangeSim::~ExchangeSim() { stop(); }
+
+StartResult ExchangeSim::start() {
+  State& s = *state_;
+  if (s.started) return {"exchange simulator already started"};
+  if (s.config.rate < 0) return {"rate must not be negative"};
+  if (!s.config.replay_file.empty()) {
+    try {
+      s.capture = load_capture(s.config.replay_file, s.venue);
+    } catch (const std::exception& e) {
+      return {e.what()};
+    }
+    if (s.capture.frames.empty()) return {"capture " + s.config.replay_file + " has no frames for " + std::string(s.venue.id())};
+  } else {
+    try {
+      SyntheticMarket probe(make_instrument_specs(s.config.symbols, s.config.instruments), s.config.seed);
+    } catch (const std::exception& e) {
+      return {e.what()};
+    }
+  }
+  if (auto r = s.make_tls(); !r.ok()) return r;
+  if (auto r = s.listen_on_loopback(); !r.ok()) return r;
+
+  s.context.config = &s.config;
+  s.context.venue = &s.venue;
+  s.context.tls = s.tls;
+  s.context.counters = &s.counters;
+  s.context.replay = s.config.replay_file.empty() ? nullptr : &s.capture.frames;
+  s.context.stopping = &s.stopping;
+  s.context.topics_changed = [&s] { s.routes_version.fetch_add(1, std::memory_order_release); };
+  s.started = true;
+  s.acceptor = std::thread([&s] { s.accept_loop(); });
+  if (!s.context.replay) s.feed = std::thread([&s] { s.feed_loop(); });
+  return {};
+}
+
+void ExchangeSim::stop() {
+  State& s = *state_;
+  if (!s.started || s.stopping.exchange(true)) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const auto n = ::write(s.stop_fd, &one, sizeof one);
+  {
+    std::lock_guard lock(s.feed_mutex);
+  }
+  s.feed_wake.notify_all();
+  if (s.acceptor.joinable()) s.acceptor.join();
+  if (s.feed.joinable()) s.feed.join();
+  // Connection threads see `stopping` at their next wake-up; waking them bounds that to a poll round trip.
+  std::list<State::Running> all;
+  {
+    std::lock_guard lock(s.connections_mutex);
+    all.swap(s.running);
+  }
+  for (auto& r : all) r.connection->wake();
+  for (auto& r : all) r.thread.join();
+  ::close(s.listen_fd);
+  s.listen_fd = -1;
+}
+
+std::uint16_t ExchangeSim::port() const { return state_->port; }
+const std::string& ExchangeSim::ca_pem() const { return state_->ca_pem; }
+std::string_view ExchangeSim::venue() const { return state_->venue.id(); }
+
+ExchangeSimStats ExchangeSim::stats() const {
+  const SimCounters& c = state_->counters;
+  ExchangeSimStats s;
+  s.connections_accepted = c.connections_accepted.load();
+  const std::uint64_t closed = c.connections_closed.load();
+  s.connections_open = s.connections_accepted > closed ? s.connections_accepted - closed : 0;
+  s.tls_failures = c.tls_failures.load();
+  s.upgrades_rejected = c.upgrades_rejected.load();
+  s.frames_sent = c.frames_sent.load();
+  s.bytes_sent = c.bytes_sent.load();
+  s.client_messages = c.client_messages.load();
+  s.error_replies = c.error_replies.load();
+  s.pings_sent = c.pings_sent.load();
+  s.pongs_received = c.pongs_received.load();
+  s.frames_withheld = c.frames_withheld.load();
+  s.slow_consumer_disconnects = c.slow_consumer_disconnects.load();
+  s.fault_disconnects = c.fault_disconnects.load();
+  s.generator_lag_resets = c.generator_lag_resets.load();
+  return s;
+}
+
+std::vector<ConnectionInfo> ExchangeSim::connections() const {
+  std::vector<ConnectionInfo> out;
+  for (const auto& c : state_->snapshot())
+    if (!c->finished()) out.push_back(c->info());
+  return out;
+}
+
+namespace {
+template <class Action>
+std::size_t for_connections(const std::vector<std::shared_ptr<ClientConnection>>& all, std::uint64_t id, Action action) {
+  std::size_t reached = 0;
+  for (const auto& c : all) {
+    if (c->finished() || (id != ExchangeSim::kAllConnections && c->id() != id)) continue;
+    action(*c);
+    ++reached;
+  }
+  return reached;
+}
+}  // namespace
+
+std::size_t ExchangeSim::disconnect(std::uint64_t connection) {
+  return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_disconnect(); });
+}
+std::size_t ExchangeSim::set_silent(bool silent, std::uint64_t connection) {
+  return for_connections(state_->snapshot(), connection, [silent](ClientConnection& c) { c.set_silent(silent); });
+}
+std::size_t ExchangeSim::send_malformed_json(std::uint64_t connection) {
+  return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_malformed_frame(); });
+}
+std::size_t ExchangeSim::skip_depth_update(std::uint64_t connection) {
+  return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_gap(); });
+}
+
+}  // namespace sigflow::tools
