@@ -2,8 +2,8 @@
 // chunk packing) plus writing every chunk's user message and response_format, for 50, 500 and 5,000
 // instruments. Reported as µs per cycle (CPU time of the strategy thread).
 //
-// Each iteration moves every instrument's mid and change_score first, as a real cycle would: every line has to
-// be rewritten and recounted, nothing is served from the previous cycle. Two token allowances: "all" (the
+// Each iteration moves every instrument's mid and change_score first, as a real cycle would: every line has
+// to be rewritten and recounted, nothing is served from the previous cycle. Two token allowances: "all" (the
 // whole universe fits this cycle) and "quarter" (a quarter of it does; the rest is carried over).
 #include <benchmark/benchmark.h>
 
@@ -42,7 +42,8 @@ struct Universe {
 
 Universe make_universe(std::size_t n) {
   static const char* kVenues[] = {"binance", "binance-usdm", "bybit-spot", "bybit-linear", "okx", "deribit"};
-  static const char* kBases[] = {"BTC", "ETH", "SOL", "1000PEPE", "UNI", "KEEP", "XRP", "DOGE", "ARB", "LINK"};
+  static const char* kBases[] = {"BTC",  "ETH", "SOL",  "1000PEPE", "UNI",
+                                 "KEEP", "XRP", "DOGE", "ARB",      "LINK"};
   static const char* kQuotes[] = {"USDT", "-USD-SWAP", "-PERPETUAL", "USDC"};
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> unit(-1, 1);

@@ -39,7 +39,8 @@ std::string english_prose() {
 // 2,000 snapshot lines as the prompt builder writes them: the text the strategy thread tokenizes each cycle.
 std::string prompt_lines() {
   static const char* kVenues[] = {"binance", "binance-usdm", "bybit-spot", "bybit-linear", "okx", "deribit"};
-  static const char* kBases[] = {"BTC", "ETH", "SOL", "1000PEPE", "UNI", "KEEP", "XRP", "DOGE", "ARB", "LINK"};
+  static const char* kBases[] = {"BTC",  "ETH", "SOL",  "1000PEPE", "UNI",
+                                 "KEEP", "XRP", "DOGE", "ARB",      "LINK"};
   static const char* kQuotes[] = {"USDT", "-USD-SWAP", "-PERPETUAL", "USDC"};
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> unit(-1, 1);
@@ -91,8 +92,9 @@ const Tokenizer& tokenizer(Encoding encoding) {
 }
 
 void set_throughput(benchmark::State& state, std::size_t bytes, std::size_t tokens) {
-  state.counters["MB/s"] = benchmark::Counter(static_cast<double>(bytes) * static_cast<double>(state.iterations()) / 1e6,
-                                              benchmark::Counter::kIsRate);
+  state.counters["MB/s"] =
+      benchmark::Counter(static_cast<double>(bytes) * static_cast<double>(state.iterations()) / 1e6,
+                         benchmark::Counter::kIsRate);
   state.counters["tokens"] = static_cast<double>(tokens);
   state.counters["bytes"] = static_cast<double>(bytes);
 }
@@ -145,8 +147,14 @@ void BM_CountPerLine(benchmark::State& state) {
   set_throughput(state, text.size(), tokens);
 }
 
-BENCHMARK(BM_Count)->ArgNames({"corpus", "enc"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Encode)->ArgNames({"corpus", "enc"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Count)
+    ->ArgNames({"corpus", "enc"})
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Encode)
+    ->ArgNames({"corpus", "enc"})
+    ->ArgsProduct({{0, 1}, {0, 1}})
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_CountPerLine)->ArgName("enc")->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

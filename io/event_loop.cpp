@@ -185,6 +185,11 @@ std::size_t EventLoop::run_once(std::int64_t max_wait_ns) {
   if (config_.busy_poll) {
     if (io_uring_sq_ready(ring_.get()) > 0) {
       submit();
+    } else if (io_uring_cq_has_overflow(ring_.get())) {
+      // Completions that did not fit the CQ wait in the kernel until someone enters it; a busy-polling
+      // thread with nothing to submit would otherwise never see them.
+      counters_.submit_calls.add();
+      note_submit_result(io_uring_get_events(ring_.get()));
     }
   } else if (io_uring_cq_ready(ring_.get()) == 0) {
     std::int64_t wait = max_wait_ns < 0 ? 0 : max_wait_ns;
@@ -219,8 +224,11 @@ void EventLoop::run(const std::atomic<bool>& stop) {
 void EventLoop::dispatch_completions() {
   // One CQE at a time, consumed before its handler runs: a handler may itself run the loop (a stream
   // draining its operations on destruction) without seeing the same completion twice.
+  // At most one CQ's worth per pass: completions keep arriving while we dispatch (always so in busy-poll
+  // mode), and timers must get their turn.
+  unsigned budget = ring_->cq.ring_entries;
   io_uring_cqe* cqe = nullptr;
-  while (io_uring_cq_ready(ring_.get()) > 0 && io_uring_peek_cqe(ring_.get(), &cqe) == 0) {
+  while (budget-- > 0 && io_uring_cq_ready(ring_.get()) > 0 && io_uring_peek_cqe(ring_.get(), &cqe) == 0) {
     const std::uint64_t tag = cqe->user_data;
     Completion completion;
     completion.result = cqe->res;

@@ -5,7 +5,9 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include <array>
 
@@ -56,6 +58,13 @@ std::string printable_snippet(std::string_view body, std::size_t limit) {
 
 }  // namespace
 
+// A string body, not empty_body: a refused upgrade (429, 418, 503) explains itself in its body, which may be
+// chunked; Beast decodes it and body_limit bounds it. A 101 has no body, so the upgrade itself is unaffected.
+struct UpgradeHandshake::Parser : http::response_parser<http::string_body> {};
+
+UpgradeHandshake::UpgradeHandshake() = default;
+UpgradeHandshake::~UpgradeHandshake() = default;
+
 std::string websocket_accept_key(std::string_view key) {
   static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   std::string input;
@@ -69,7 +78,7 @@ std::string websocket_accept_key(std::string_view key) {
 }
 
 std::string UpgradeHandshake::start(const UpgradeRequest& request) {
-  parser_.emplace();
+  parser_ = std::make_unique<Parser>();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(kErrorBodyLimit);
   buffer_.clear();

@@ -2,10 +2,8 @@
 // The client side of the RFC 6455 opening handshake: an HTTP/1.1 GET with `Upgrade: websocket`, and the
 // validation of the server's answer. The response is parsed by Boost.Beast's parser (never by hand); only
 // once per connection, so the allocations of Beast's field container are off the hot path.
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-
-#include <optional>
+#include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,6 +36,11 @@ class UpgradeHandshake {
   // Returns an empty string (and error() says why) when the CSPRNG fails.
   std::string start(const UpgradeRequest& request);
 
+  UpgradeHandshake();
+  ~UpgradeHandshake();
+  UpgradeHandshake(const UpgradeHandshake&) = delete;
+  UpgradeHandshake& operator=(const UpgradeHandshake&) = delete;
+
   // Consumes response bytes. After kUpgraded, websocket_bytes() holds the bytes received after the response
   // header: they belong to the WebSocket stream. After kFailed, error() says why.
   Status feed(std::string_view in);
@@ -56,8 +59,8 @@ class UpgradeHandshake {
   Status check_upgrade();
   Status reject_with_body();
 
-  using Parser = boost::beast::http::response_parser<boost::beast::http::string_body>;
-  std::optional<Parser> parser_;
+  struct Parser;  // Beast's response parser, kept out of this header
+  std::unique_ptr<Parser> parser_;
   std::string expected_accept_;
   std::string buffer_;      // received bytes not yet consumed by the parser
   std::size_t parsed_ = 0;  // bytes of buffer_ the parser has consumed

@@ -96,7 +96,7 @@ TlsStream::~TlsStream() {
   if (fd_ < 0) return;
   if (operations_in_flight() > 0) {
     // The kernel still holds pointers to our handlers and buffers; they must come back before we go.
-    loop_.cancel_all(fd_);
+    if (!loop_.cancel_all(fd_)) ::shutdown(fd_, SHUT_RDWR);
     loop_.run_until([this] { return operations_in_flight() == 0; }, 5'000'000'000);
   }
   ::close(fd_);

@@ -116,6 +116,8 @@ class WebSocketClient final : public StreamProtocol {
   State state() const noexcept { return state_; }
   const WebSocketCounters& counters() const noexcept { return counters_; }
   std::uint32_t connection_id() const noexcept { return config_.connection_id; }
+  // When bytes last arrived: venue heartbeats keyed on silence (OKX: send "ping" after N s without data).
+  std::int64_t last_receive_ns() const noexcept { return last_rx_ns_; }
   // Close codes of the last close handshake; 0 when none was sent / received.
   std::uint16_t close_code_sent() const noexcept { return close_code_sent_; }
   std::uint16_t close_code_received() const noexcept { return close_code_received_; }

@@ -16,7 +16,7 @@ class ReasonWriter {
 
   ReasonWriter& text(std::string_view s) noexcept {
     const std::size_t n = std::min(s.size(), ModelDecision::kReasonCapacity - d_.reason_length);
-    std::memcpy(d_.reason_buffer + d_.reason_length, s.data(), n);
+    if (n != 0) std::memcpy(d_.reason_buffer + d_.reason_length, s.data(), n);
     d_.reason_length += n;
     return *this;
   }

@@ -21,7 +21,7 @@ class LogLine {
  public:
   LogLine& text(std::string_view s) noexcept {
     const std::size_t n = std::min(s.size(), sizeof(buffer_) - 1 - length_);
-    std::memcpy(buffer_ + length_, s.data(), n);
+    if (n != 0) std::memcpy(buffer_ + length_, s.data(), n);
     length_ += n;
     return *this;
   }

@@ -13,7 +13,9 @@ namespace {
 // A pair id that tokenizes like real ones (letters, '@', letters): used to measure the schema's fixed part.
 constexpr std::string_view kProbePair = "BTCUSDT@binance";
 
-double priority_score(const InstrumentFeatures& f) { return std::isfinite(f.change_score) ? f.change_score : 0; }
+double priority_score(const InstrumentFeatures& f) {
+  return std::isfinite(f.change_score) ? f.change_score : 0;
+}
 
 }  // namespace
 
@@ -24,9 +26,9 @@ PromptPlanner::PromptPlanner(std::shared_ptr<const Tokenizer> tokenizer, const P
   const ChatMessage messages[2] = {{"system", system_message(), {}}, {"user", "", {}}};
   fixed_prompt_tokens_ = count_chat_tokens(*tokenizer_, scratch_, messages).tokens;
 
-  // The response_format JSON costs fixed + sum(pair tokens + separator) minus one separator: pair ids start and
-  // end with a letter or digit, so the pre-split cuts the enum at the quotes and the separators "," and the
-  // count is additive. One probe measures the fixed part.
+  // The response_format JSON costs fixed + sum(pair tokens + separator) minus one separator: pair ids start
+  // and end with a letter or digit, so the pre-split cuts the enum at the quotes and the separators "," and
+  // the count is additive. One probe measures the fixed part.
   std::string probe;
   const std::string_view probe_pairs[1] = {kProbePair};
   strategies::append_response_format(probe_pairs, probe);
@@ -94,7 +96,8 @@ void PromptPlanner::plan(std::span<const InstrumentFeatures> instruments, std::s
   for (; at < order_.size(); ++at) {
     const std::uint32_t index = order_[at];
     char* line = lines_.data() + static_cast<std::size_t>(index) * kMaxSnapshotLine;
-    const SnapshotLineResult written = write_snapshot_line(instruments[index], std::span(line, kMaxSnapshotLine));
+    const SnapshotLineResult written =
+        write_snapshot_line(instruments[index], std::span(line, kMaxSnapshotLine));
     if (!written.ok()) {
       ++stats_.rejected;
       waiting_[index] = 0;
@@ -171,14 +174,18 @@ void PromptPlanner::plan(std::span<const InstrumentFeatures> instruments, std::s
 }
 
 std::string_view PromptPlanner::line(std::uint32_t index) const {
-  return std::string_view(lines_.data() + static_cast<std::size_t>(index) * kMaxSnapshotLine, line_size_[index]);
+  return std::string_view(lines_.data() + static_cast<std::size_t>(index) * kMaxSnapshotLine,
+                          line_size_[index]);
 }
 
 std::string_view PromptPlanner::pair_id(std::uint32_t index) const {
-  return std::string_view(lines_.data() + static_cast<std::size_t>(index) * kMaxSnapshotLine, pair_size_[index]);
+  return std::string_view(lines_.data() + static_cast<std::size_t>(index) * kMaxSnapshotLine,
+                          pair_size_[index]);
 }
 
-std::string_view PromptPlanner::system_message() const { return strategies::system_message(); }
+std::string_view PromptPlanner::system_message() const {
+  return strategies::system_message();
+}
 
 void PromptPlanner::append_user_message(const PromptChunk& chunk, std::string& out) const {
   for (std::uint32_t index : instruments_of(chunk)) out += line(index);

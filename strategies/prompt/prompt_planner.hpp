@@ -1,11 +1,12 @@
 #pragma once
-// PromptPlanner: each cycle, turns the instruments' features into as few prompts ("chunks") as fit the model's
-// input budget, spending no more tokens than the rate limiter allows this cycle.
+// PromptPlanner: each cycle, turns the instruments' features into as few prompts ("chunks") as fit the
+// model's input budget, spending no more tokens than the rate limiter allows this cycle.
 //
 // Per cycle, for the instruments in priority order:
 //  - write the instrument's snapshot line and count its tokens once (lines are token-additive, see
 //    snapshot_line.hpp, so a chunk's cost is a sum and the assembled prompt is never recounted);
-//  - place it in the first chunk with room (prompt_token_budget, max_instruments_per_chunk), or open a new one;
+//  - place it in the first chunk with room (prompt_token_budget, max_instruments_per_chunk), or open a new
+//  one;
 //  - stop at the first instrument whose cost would overrun tokens_available; it and everyone after it is
 //    carried over to the next cycle. An instrument is never split across chunks.
 // A chunk's cost is its prompt tokens plus its max_completion_tokens (completion_tokens_base +
@@ -18,8 +19,8 @@
 // counts, so the same state plans the same chunks.
 //
 // Prompt tokens are exact for the text we send: chat framing (OpenAI Cookbook rule) + system message + the
-// chunk's lines + the response_format JSON, plus `per_chunk_correction` (PromptTokenCorrection::residual(), what
-// the provider adds on top, e.g. its rendering of the schema).
+// chunk's lines + the response_format JSON, plus `per_chunk_correction` (PromptTokenCorrection::residual(),
+// what the provider adds on top, e.g. its rendering of the schema).
 //
 // No allocation in plan() once the buffers have grown to the largest instrument count seen (the constructor
 // sizes them for `instruments_hint`). Not thread-safe: one planner per strategy thread.
@@ -56,8 +57,8 @@ struct PromptPlanStats {
   std::size_t eligible = 0;
   std::size_t planned = 0;
   std::size_t carried = 0;
-  std::size_t rejected = 0;  // bad identifier, or too large for a chunk on its own: never prompted
-  std::size_t tokens = 0;    // sum over chunks of prompt_tokens + max_completion_tokens
+  std::size_t rejected = 0;      // bad identifier, or too large for a chunk on its own: never prompted
+  std::size_t tokens = 0;        // sum over chunks of prompt_tokens + max_completion_tokens
   std::size_t longest_wait = 0;  // cycles, among the carried
 };
 
@@ -76,7 +77,9 @@ class PromptPlanner {
     return std::span<const std::uint32_t>(planned_).subspan(chunk.first, chunk.count);
   }
   const PromptPlanStats& stats() const { return stats_; }
-  std::size_t cycles_waiting(std::uint32_t index) const { return index < waiting_.size() ? waiting_[index] : 0; }
+  std::size_t cycles_waiting(std::uint32_t index) const {
+    return index < waiting_.size() ? waiting_[index] : 0;
+  }
 
   // Valid for instruments planned in the last plan() call.
   std::string_view line(std::uint32_t index) const;

@@ -28,8 +28,8 @@ constexpr std::string_view kSchemaTail =
 }  // namespace
 
 std::string_view system_message() {
-  static const std::string message = std::string(kSystemHead) + std::string(snapshot_line_legend()) +
-                                     std::string(kSystemTail);
+  static const std::string message =
+      std::string(kSystemHead) + std::string(snapshot_line_legend()) + std::string(kSystemTail);
   return message;
 }
 

@@ -7,10 +7,12 @@
 namespace sigflow::strategies {
 namespace {
 
-// Appends to a fixed buffer; once anything does not fit, every later append is a no-op and overflowed() says so.
+// Appends to a fixed buffer; once anything does not fit, every later append is a no-op and overflowed() says
+// so.
 class LineWriter {
  public:
-  explicit LineWriter(std::span<char> out) : begin_(out.data()), at_(out.data()), end_(out.data() + out.size()) {}
+  explicit LineWriter(std::span<char> out)
+      : begin_(out.data()), at_(out.data()), end_(out.data() + out.size()) {}
 
   void text(std::string_view s) {
     if (static_cast<std::size_t>(end_ - at_) < s.size()) {
@@ -26,7 +28,8 @@ class LineWriter {
   // '+' in front of positive values when `sign` (so that a move's direction is one token, not an inference).
   void number(double value, int decimals, bool sign) {
     char buffer[64];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, decimals);
+    const auto [end, ec] =
+        std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, decimals);
     if (ec != std::errc{}) {
       overflow_ = true;
       return;
@@ -60,14 +63,17 @@ class LineWriter {
   bool overflow_ = false;
 };
 
-bool is_ascii_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+bool is_ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 
 // Venue symbols and market ids use letters, digits and . _ - only; anything else (white space, quotes, '@',
 // control bytes) would break the line's token additivity, the reply format or the JSON schema, so it is
 // refused rather than escaped. Starting and ending with a letter or digit keeps the pre-split from joining an
 // id to the quotes around it in the schema's enum.
 bool is_identifier(std::string_view s) {
-  if (s.empty() || s.size() > kMaxPairId / 2 || !is_ascii_alnum(s.front()) || !is_ascii_alnum(s.back())) return false;
+  if (s.empty() || s.size() > kMaxPairId / 2 || !is_ascii_alnum(s.front()) || !is_ascii_alnum(s.back()))
+    return false;
   for (char c : s) {
     if (!is_ascii_alnum(c) && c != '.' && c != '_' && c != '-') return false;
   }

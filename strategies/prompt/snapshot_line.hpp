@@ -8,11 +8,11 @@
 // (NaN) are left out rather than written as a placeholder: fewer tokens, nothing for the model to misread.
 // The same features always give the same bytes (std::to_chars, fixed decimals, trailing zeros trimmed).
 //
-// Token additivity: every line starts with an ASCII letter or digit and ends with exactly one '\n'. Under both
-// encodings' pre-split patterns a piece that contains a '\n' extends past it only over further white space
-// (and, in o200k, '/'), and no piece that starts before a '\n' can take a letter or digit after it, so the
-// pieces of "line1\nline2\n" are those of "line1\n" followed by those of "line2\n". A user message made of
-// such lines therefore costs exactly the sum of its lines' tokens (tests/strategies/prompt_test.cpp checks
+// Token additivity: every line starts with an ASCII letter or digit and ends with exactly one '\n'. Under
+// both encodings' pre-split patterns a piece that contains a '\n' extends past it only over further white
+// space (and, in o200k, '/'), and no piece that starts before a '\n' can take a letter or digit after it, so
+// the pieces of "line1\nline2\n" are those of "line1\n" followed by those of "line2\n". A user message made
+// of such lines therefore costs exactly the sum of its lines' tokens (tests/strategies/prompt_test.cpp checks
 // this on generated lines and on adversarial ones).
 #include <cstddef>
 #include <span>

@@ -29,9 +29,15 @@ constexpr std::array<Kind, 128> kKinds = [] {
   return kinds;
 }();
 
-bool is_letter(Kind k) { return k == kUpper || k == kLower; }
-bool is_space(Kind k) { return k == kBlank || k == kNewline; }
-char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); }
+bool is_letter(Kind k) {
+  return k == kUpper || k == kLower;
+}
+bool is_space(Kind k) {
+  return k == kBlank || k == kNewline;
+}
+char lower(unsigned char c) {
+  return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+}
 
 class Scanner {
  public:
@@ -114,10 +120,10 @@ class Scanner {
     if (kind(j) == kOther) return newline_run(run(j, [](Kind k) { return k == kOther; }), false);
 
     const SpaceRun r = space_run(i);
-    if (r.end == n_) return r.end;                     // \s++$
+    if (r.end == n_) return r.end;                               // \s++$
     if (r.after_last_newline != 0) return r.after_last_newline;  // \s*[\r\n]
-    if (r.end - i >= 2) return r.end - 1;              // \s+(?!\S): leave one space for the next word
-    return i + 1;                                      // \s
+    if (r.end - i >= 2) return r.end - 1;  // \s+(?!\S): leave one space for the next word
+    return i + 1;                          // \s
   }
 
   // [^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|
@@ -128,7 +134,8 @@ class Scanner {
     const std::size_t j = (c0 == kBlank || c0 == kOther) ? i + 1 : i;
     if (is_letter(kind(j))) {
       // Upper case then lower case: a run of capitals followed by no lower-case letter is the second
-      // alternative; giving capitals back can never make room for a lower-case one, so there is no other case.
+      // alternative; giving capitals back can never make room for a lower-case one, so there is no other
+      // case.
       const std::size_t upper_end = run(j, [](Kind k) { return k == kUpper; });
       const std::size_t lower_end = run(upper_end, [](Kind k) { return k == kLower; });
       return contraction(lower_end);

@@ -8,7 +8,9 @@ namespace {
 using Part = MergeBuffers::Part;
 using HeapEntry = MergeBuffers::HeapEntry;
 
-const unsigned char* bytes_of(std::string_view piece) { return reinterpret_cast<const unsigned char*>(piece.data()); }
+const unsigned char* bytes_of(std::string_view piece) {
+  return reinterpret_cast<const unsigned char*>(piece.data());
+}
 
 // tiktoken's loop, kept as written there so that its correctness argument carries over unchanged.
 void merge_by_scan(const RankTable& ranks, std::string_view piece, MergeBuffers& buffers) {

@@ -1,14 +1,14 @@
 #pragma once
-// Byte-pair merge of one pre-split piece: repeatedly merge the adjacent pair whose concatenation has the lowest
-// rank, the leftmost one on ties, until no adjacent pair is in the vocabulary. This is tiktoken's
+// Byte-pair merge of one pre-split piece: repeatedly merge the adjacent pair whose concatenation has the
+// lowest rank, the leftmost one on ties, until no adjacent pair is in the vocabulary. This is tiktoken's
 // _byte_pair_merge, and the tokens it yields are what tiktoken yields.
 //
 // tiktoken rescans all parts after each merge, O(n^2) in the piece length. That is the fastest way for the
 // short pieces that make up nearly all text, but a long piece (a run of digits-free symbols, a base64 blob, a
 // long whitespace run) would cost seconds, so pieces longer than kLargePiece go through a binary heap over a
-// linked list of parts instead: O(n log n), same merge order. Ranks are unique per byte string, so a heap entry
-// is current exactly when its part is alive and still carries the entry's rank, and (rank, start) orders the
-// heap the way tiktoken's leftmost-minimum scan picks.
+// linked list of parts instead: O(n log n), same merge order. Ranks are unique per byte string, so a heap
+// entry is current exactly when its part is alive and still carries the entry's rank, and (rank, start)
+// orders the heap the way tiktoken's leftmost-minimum scan picks.
 #include <cstddef>
 #include <cstdint>
 #include <span>

@@ -1,12 +1,12 @@
 #pragma once
-// Chat accounting: what a /chat/completions request's messages cost in prompt tokens, and a per-model correction
-// learned from the usage.prompt_tokens that replies report.
+// Chat accounting: what a /chat/completions request's messages cost in prompt tokens, and a per-model
+// correction learned from the usage.prompt_tokens that replies report.
 //
-// The rule is the OpenAI Cookbook's (How_to_count_tokens_with_tiktoken.ipynb): every message costs 3 tokens of
-// framing (<|start|>{role}<|message|> ... <|end|>) plus its values, a name costs 1 more, and every reply is
-// primed with 3 (<|start|>assistant<|message|>). The cookbook checked it against the API for gpt-3.5-turbo,
-// gpt-4, gpt-4o and gpt-4o-mini. What a response_format schema or a provider's own template adds is not
-// documented; PromptTokenCorrection learns it from the replies.
+// The rule is the OpenAI Cookbook's (How_to_count_tokens_with_tiktoken.ipynb): every message costs 3 tokens
+// of framing (<|start|>{role}<|message|> ... <|end|>) plus its values, a name costs 1 more, and every reply
+// is primed with 3 (<|start|>assistant<|message|>). The cookbook checked it against the API for
+// gpt-3.5-turbo, gpt-4, gpt-4o and gpt-4o-mini. What a response_format schema or a provider's own template
+// adds is not documented; PromptTokenCorrection learns it from the replies.
 #include <cstddef>
 #include <span>
 #include <string>
@@ -34,8 +34,8 @@ TokenCount count_chat_tokens(const Tokenizer& tokenizer, TokenizerScratch& scrat
                              std::span<const ChatMessage> messages, const ChatFraming& framing = {});
 
 // The difference between what a model's replies report and what we counted, smoothed over replies. The first
-// reply sets it; later ones move it by `smoothing` of their residual, so one odd reply (a provider-side retry,
-// a cached prefix) cannot swing the budget.
+// reply sets it; later ones move it by `smoothing` of their residual, so one odd reply (a provider-side
+// retry, a cached prefix) cannot swing the budget.
 class PromptTokenCorrection {
  public:
   explicit PromptTokenCorrection(double smoothing = 0.2) : smoothing_(smoothing) {}

@@ -58,6 +58,8 @@ std::string spell_out_white_space(std::string_view pattern) {
   return out;
 }
 
-std::string pcre2_pattern(Encoding encoding) { return spell_out_white_space(tiktoken_pattern(encoding)); }
+std::string pcre2_pattern(Encoding encoding) {
+  return spell_out_white_space(tiktoken_pattern(encoding));
+}
 
 }  // namespace sigflow::strategies

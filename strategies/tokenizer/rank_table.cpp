@@ -41,7 +41,8 @@ bool decode_base64(std::string_view in, std::string& out) {
 
 }  // namespace
 
-bool parse_tiktoken_ranks(std::string_view file, std::string_view source, RankTable& table, std::string& error) {
+bool parse_tiktoken_ranks(std::string_view file, std::string_view source, RankTable& table,
+                          std::string& error) {
   std::string bytes;
   std::size_t line_no = 0;
   while (!file.empty()) {
@@ -52,7 +53,8 @@ bool parse_tiktoken_ranks(std::string_view file, std::string_view source, RankTa
     if (line.empty()) continue;
     const std::size_t space = line.find(' ');
     std::uint32_t rank = 0;
-    const std::string_view rank_text = space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
+    const std::string_view rank_text =
+        space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
     const auto [end, ec] = std::from_chars(rank_text.data(), rank_text.data() + rank_text.size(), rank);
     if (space == std::string_view::npos || ec != std::errc{} || end != rank_text.data() + rank_text.size() ||
         !decode_base64(line.substr(0, space), bytes)) {
@@ -60,7 +62,8 @@ bool parse_tiktoken_ranks(std::string_view file, std::string_view source, RankTa
       return false;
     }
     if (!table.add(bytes, rank)) {
-      error = std::string(source) + ":" + std::to_string(line_no) + ": rank " + std::to_string(rank) + " appears twice";
+      error = std::string(source) + ":" + std::to_string(line_no) + ": rank " + std::to_string(rank) +
+              " appears twice";
       return false;
     }
   }
@@ -117,7 +120,8 @@ bool RankTable::build() {
 }
 
 bool RankTable::has_all_single_bytes() const {
-  return std::none_of(std::begin(byte_ranks_), std::end(byte_ranks_), [](std::uint32_t r) { return r == kNoRank; });
+  return std::none_of(std::begin(byte_ranks_), std::end(byte_ranks_),
+                      [](std::uint32_t r) { return r == kNoRank; });
 }
 
 }  // namespace sigflow::strategies::detail

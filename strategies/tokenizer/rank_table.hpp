@@ -5,7 +5,8 @@
 // is built around cache misses rather than around generality:
 //  - single bytes and byte pairs are direct tables (1 KiB and 256 KiB): the first round of every merge and
 //    most short pieces never hash;
-//  - everything else is an open-addressing table (linear probing, load factor <= 0.5) of 16-byte slots holding
+//  - everything else is an open-addressing table (linear probing, load factor <= 0.5) of 16-byte slots
+//  holding
 //    the token's first 8 bytes, its size and its rank, so a probe for a token of up to 8 bytes is settled
 //    within one cache line, and a longer one reads the byte arena only to confirm a match.
 // std::unordered_map<std::string, rank> costs two to three dependent misses per probe instead.
@@ -71,7 +72,8 @@ class RankTable {
     return prefix;
   }
   // The prefix and the size identify short tokens, and for long ones collisions are settled by the size and
-  // the arena. SplitMix64's finaliser spreads every input bit over the slot index, which linear probing needs.
+  // the arena. SplitMix64's finaliser spreads every input bit over the slot index, which linear probing
+  // needs.
   static std::uint64_t hash(std::uint64_t prefix, std::size_t size) {
     std::uint64_t h = prefix ^ (static_cast<std::uint64_t>(size) * 0x9e3779b97f4a7c15ULL);
     h ^= h >> 30;
@@ -92,6 +94,7 @@ class RankTable {
 
 // Fills `table` from the text of a .tiktoken file ("base64(bytes) rank" per line) and builds it. On a
 // malformed file returns false with `error` naming `source` and the line.
-bool parse_tiktoken_ranks(std::string_view file, std::string_view source, RankTable& table, std::string& error);
+bool parse_tiktoken_ranks(std::string_view file, std::string_view source, RankTable& table,
+                          std::string& error);
 
 }  // namespace sigflow::strategies::detail

@@ -19,19 +19,24 @@ namespace {
 struct EncodingSpec {
   Encoding encoding;
   std::string_view name;
-  // tiktoken_ext/openai_public.py expected_hash: the files OpenAI publishes, which data/tokenizers/ reproduces.
+  // tiktoken_ext/openai_public.py expected_hash: the files OpenAI publishes, which data/tokenizers/
+  // reproduces.
   std::string_view sha256;
 };
 
 constexpr std::array<EncodingSpec, 2> kEncodings{{
-    {Encoding::kCl100kBase, "cl100k_base", "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"},
+    {Encoding::kCl100kBase, "cl100k_base",
+     "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"},
     {Encoding::kO200kBase, "o200k_base", "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"},
 }};
 
-const EncodingSpec& spec_of(Encoding encoding) { return kEncodings[static_cast<std::size_t>(encoding)]; }
+const EncodingSpec& spec_of(Encoding encoding) {
+  return kEncodings[static_cast<std::size_t>(encoding)];
+}
 
-// Large enough for any piece PCRE2 backtracks over in these patterns (the lookahead alternative on a whitespace
-// run needs a frame per character it gives back, and it gives back at most one); 1 MiB is the recommended cap.
+// Large enough for any piece PCRE2 backtracks over in these patterns (the lookahead alternative on a
+// whitespace run needs a frame per character it gives back, and it gives back at most one); 1 MiB is the
+// recommended cap.
 constexpr std::size_t kJitStackStart = 32 * 1024;
 constexpr std::size_t kJitStackMax = 1024 * 1024;
 
@@ -77,7 +82,7 @@ std::size_t utf8_sequence_length(const unsigned char* p, std::size_t left) {
   }
   if (c >= 0xf0 && c <= 0xf4) {
     if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if (c == 0xf0 && p[1] < 0x90) return 0;  // overlong
+    if (c == 0xf0 && p[1] < 0x90) return 0;   // overlong
     if (c == 0xf4 && p[1] >= 0x90) return 0;  // above U+10FFFF
     return 4;
   }
@@ -94,7 +99,9 @@ struct Tokenizer::Impl {
   ~Impl() { pcre2_code_free(pattern); }
 };
 
-std::string_view encoding_name(Encoding encoding) { return spec_of(encoding).name; }
+std::string_view encoding_name(Encoding encoding) {
+  return spec_of(encoding).name;
+}
 
 std::optional<Encoding> parse_encoding(std::string_view name) {
   for (const EncodingSpec& spec : kEncodings) {
@@ -165,15 +172,15 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(Encoding encoding, const std::f
   if (impl->pattern == nullptr) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(code, message, sizeof message);
-    error = std::string(spec.name) + " pre-split pattern does not compile at offset " + std::to_string(offset) +
-            ": " + reinterpret_cast<const char*>(message);
+    error = std::string(spec.name) + " pre-split pattern does not compile at offset " +
+            std::to_string(offset) + ": " + reinterpret_cast<const char*>(message);
     return nullptr;
   }
   if (const int rc = pcre2_jit_compile(impl->pattern, PCRE2_JIT_COMPLETE); rc != 0) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(rc, message, sizeof message);
-    error = std::string(spec.name) + " pre-split pattern: PCRE2 JIT unavailable: " +
-            reinterpret_cast<const char*>(message);
+    error = std::string(spec.name) +
+            " pre-split pattern: PCRE2 JIT unavailable: " + reinterpret_cast<const char*>(message);
     return nullptr;
   }
   return std::make_shared<const Tokenizer>(std::move(impl));
@@ -182,9 +189,15 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(Encoding encoding, const std::f
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
-Encoding Tokenizer::encoding() const { return impl_->encoding; }
-std::size_t Tokenizer::vocabulary_size() const { return impl_->ranks.size(); }
-std::string_view Tokenizer::token_bytes(std::uint32_t id) const { return impl_->ranks.bytes(id); }
+Encoding Tokenizer::encoding() const {
+  return impl_->encoding;
+}
+std::size_t Tokenizer::vocabulary_size() const {
+  return impl_->ranks.size();
+}
+std::string_view Tokenizer::token_bytes(std::uint32_t id) const {
+  return impl_->ranks.bytes(id);
+}
 
 namespace {
 
@@ -199,8 +212,8 @@ std::size_t next_non_ascii(const unsigned char* p, std::size_t from, std::size_t
   return from;
 }
 
-// Walks the pre-split pieces of `text`, calling on_piece(piece) for each and summing what it returns. The ASCII
-// scanner splits what it can decide from ASCII bytes alone; PCRE2 splits the rest, one piece at a time.
+// Walks the pre-split pieces of `text`, calling on_piece(piece) for each and summing what it returns. The
+// ASCII scanner splits what it can decide from ASCII bytes alone; PCRE2 splits the rest, one piece at a time.
 template <typename OnPiece>
 TokenCount for_each_piece(Encoding encoding, const pcre2_code* pattern, std::string_view text,
                           TokenizerScratch::State& state, OnPiece&& on_piece) {
@@ -224,8 +237,8 @@ TokenCount for_each_piece(Encoding encoding, const pcre2_code* pattern, std::str
         continue;
       }
     }
-    // Unanchored like tiktoken's find_iter: bytes no alternative matches would be skipped there too (with these
-    // patterns every character starts some alternative, so nothing is skipped in practice).
+    // Unanchored like tiktoken's find_iter: bytes no alternative matches would be skipped there too (with
+    // these patterns every character starts some alternative, so nothing is skipped in practice).
     const int rc = pcre2_jit_match(pattern, subject, n, at, 0, state.match_data, state.match_context);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) {
@@ -250,27 +263,51 @@ TokenCount for_each_piece(Encoding encoding, const pcre2_code* pattern, std::str
 
 }  // namespace
 
+namespace {
+
+// The tokens of one piece: a whole-piece token, else the merge. Pieces of 3 to 16 bytes go through the
+// scratch's cache. Returns the number of tokens; when `ids` is given, appends them.
+std::size_t piece_tokens(Encoding encoding, const detail::RankTable& ranks, std::string_view piece,
+                         TokenizerScratch::State& state, std::vector<std::uint32_t>* ids) {
+  detail::PieceCache::Entry* slot = nullptr;
+  if (piece.size() <= 2 && ids == nullptr) {
+    // A byte or a byte pair is one direct-table load: cheaper than the cache.
+    if (ranks.find(piece) != detail::RankTable::kNoRank) return 1;
+  } else if (piece.size() <= detail::PieceCache::kMaxPiece) {
+    if (const detail::PieceCache::Entry* hit = state.piece_cache.find(encoding, piece, slot)) {
+      if (ids == nullptr) return hit->tokens;
+      if (hit->ids_cached) {
+        ids->insert(ids->end(), hit->ids, hit->ids + hit->tokens);
+        return hit->tokens;
+      }
+    }
+  }
+  std::uint32_t single = ranks.find(piece);
+  std::span<const std::uint32_t> tokens;
+  if (single != detail::RankTable::kNoRank) {
+    tokens = std::span<const std::uint32_t>(&single, 1);
+  } else {
+    tokens = detail::byte_pair_encode(ranks, piece, state.merge);
+  }
+  if (slot != nullptr) detail::PieceCache::store(*slot, encoding, piece, tokens, tokens.size());
+  if (ids != nullptr) ids->insert(ids->end(), tokens.begin(), tokens.end());
+  return tokens.size();
+}
+
+}  // namespace
+
 TokenCount Tokenizer::count(std::string_view text, TokenizerScratch& scratch) const {
   TokenizerScratch::State& state = scratch.state();
-  const detail::RankTable& ranks = impl_->ranks;
-  return for_each_piece(impl_->encoding, impl_->pattern, text, state, [&](std::string_view piece) -> std::size_t {
-    if (ranks.find(piece) != detail::RankTable::kNoRank) return 1;
-    return detail::byte_pair_encode(ranks, piece, state.merge).size();
+  return for_each_piece(impl_->encoding, impl_->pattern, text, state, [&](std::string_view piece) {
+    return piece_tokens(impl_->encoding, impl_->ranks, piece, state, nullptr);
   });
 }
 
 TokenCount Tokenizer::encode(std::string_view text, TokenizerScratch& scratch,
                              std::vector<std::uint32_t>& ids) const {
   TokenizerScratch::State& state = scratch.state();
-  const detail::RankTable& ranks = impl_->ranks;
-  return for_each_piece(impl_->encoding, impl_->pattern, text, state, [&](std::string_view piece) -> std::size_t {
-    if (const std::uint32_t rank = ranks.find(piece); rank != detail::RankTable::kNoRank) {
-      ids.push_back(rank);
-      return 1;
-    }
-    const std::span<const std::uint32_t> tokens = detail::byte_pair_encode(ranks, piece, state.merge);
-    ids.insert(ids.end(), tokens.begin(), tokens.end());
-    return tokens.size();
+  return for_each_piece(impl_->encoding, impl_->pattern, text, state, [&](std::string_view piece) {
+    return piece_tokens(impl_->encoding, impl_->ranks, piece, state, &ids);
   });
 }
 

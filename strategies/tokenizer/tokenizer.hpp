@@ -4,7 +4,8 @@
 //
 // A Tokenizer is immutable once loaded and may be shared read-only by any number of threads. Everything a
 // call mutates (PCRE2 match data, the JIT stack, merge buffers) lives in a TokenizerScratch owned by the
-// calling thread, so counting allocates nothing once the scratch buffers have grown to the longest piece seen.
+// calling thread, so counting allocates nothing once the scratch buffers have grown to the longest piece
+// seen.
 //
 // Special tokens (<|endoftext|> ...) are never produced: their text is encoded as ordinary bytes, so a user
 // string cannot smuggle control tokens into a prompt.
@@ -62,13 +63,14 @@ class Tokenizer {
 
   TokenCount count(std::string_view text, TokenizerScratch& scratch) const;
 
-  // Appends the token ids of `text` to `ids` (which the caller reuses across calls). On error, `ids` holds the
-  // tokens of the text before error_offset.
+  // Appends the token ids of `text` to `ids` (which the caller reuses across calls). On error, `ids` holds
+  // the tokens of the text before error_offset.
   TokenCount encode(std::string_view text, TokenizerScratch& scratch, std::vector<std::uint32_t>& ids) const;
 
   // Appends the pre-split pieces of `text` (views into it) to `pieces`: what the merge runs on, for tests and
   // diagnostics. tokens in the result counts pieces.
-  TokenCount pre_split(std::string_view text, TokenizerScratch& scratch, std::vector<std::string_view>& pieces) const;
+  TokenCount pre_split(std::string_view text, TokenizerScratch& scratch,
+                       std::vector<std::string_view>& pieces) const;
 
   // The bytes of an ordinary token, or an empty view for an id outside the vocabulary.
   std::string_view token_bytes(std::uint32_t id) const;

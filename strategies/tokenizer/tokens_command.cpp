@@ -13,7 +13,8 @@ namespace sigflow::strategies {
 int run_tokens_command(const TokensCommand& command, std::istream& in, std::ostream& out, std::ostream& err) {
   const std::optional<Encoding> encoding = parse_encoding(command.encoding);
   if (!encoding) {
-    err << "sigflow tokens: unknown encoding '" << command.encoding << "' (expected cl100k_base or o200k_base)\n";
+    err << "sigflow tokens: unknown encoding '" << command.encoding
+        << "' (expected cl100k_base or o200k_base)\n";
     return 2;
   }
 
@@ -46,10 +47,11 @@ int run_tokens_command(const TokensCommand& command, std::istream& in, std::ostr
 
   TokenizerScratch scratch;
   std::vector<std::uint32_t> ids;
-  const TokenCount result = command.ids ? tokenizer->encode(text, scratch, ids) : tokenizer->count(text, scratch);
+  const TokenCount result =
+      command.ids ? tokenizer->encode(text, scratch, ids) : tokenizer->count(text, scratch);
   if (!result.ok()) {
-    err << "sigflow tokens: " << (command.input == "-" ? std::string("standard input") : command.input) << ": "
-        << text_error_name(result.error) << " at byte " << result.error_offset << "\n";
+    err << "sigflow tokens: " << (command.input == "-" ? std::string("standard input") : command.input)
+        << ": " << text_error_name(result.error) << " at byte " << result.error_offset << "\n";
     return 1;
   }
   if (command.ids) {

@@ -35,6 +35,7 @@ enum class Peer {
   kTruncateRecord,  // TLS handshake, then half of one record, then close
   kSilent,          // accept TCP and never say a word
   kCloseNotify,     // TLS handshake, "bye", close_notify, close
+  kNotTls,          // read the ClientHello, answer like a plaintext HTTP server, wait for the client to go
 };
 
 class LoopbackPeer {
@@ -95,6 +96,9 @@ class LoopbackPeer {
         case Peer::kSilent:
           drain(fd);
           break;
+        case Peer::kNotTls:
+          not_tls(fd);
+          break;
         default:
           tls(fd, peer);
           break;
@@ -123,6 +127,14 @@ class LoopbackPeer {
     char buf[4096];
     while (!stop_ && ::recv(fd, buf, sizeof buf, 0) > 0) {
     }
+  }
+
+  void not_tls(int fd) {
+    char hello[4096];
+    if (::recv(fd, hello, sizeof hello, 0) <= 0) return;
+    const std::string_view answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+    send_all(fd, answer.data(), answer.size());
+    drain(fd);
   }
 
   static bool send_all(int fd, const char* data, std::size_t len) {
@@ -440,6 +452,22 @@ TEST_F(TlsStreamTest, ATruncatedRecordIsAClearErrorAndTheStreamReconnects) {
   stream.close();
   ASSERT_TRUE(run_until_closed(outcome, 2));
   EXPECT_EQ(outcome.kinds.back(), TransportErrorKind::kNone);
+}
+
+TEST_F(TlsStreamTest, APeerThatDoesNotSpeakTlsFailsTheHandshakeClearly) {
+  LoopbackPeer peer(*certs_, {Peer::kNotTls, Peer::kEcho});
+  auto context = trusting_context();
+  EchoProtocol protocol;
+  Outcome outcome;
+  TlsStream stream(loop_, context.get(), config_for(peer.port()), protocol, outcome);
+  ASSERT_TRUE(stream.open());
+  ASSERT_TRUE(run_until_closed(outcome));
+  EXPECT_EQ(outcome.kinds.front(), TransportErrorKind::kTlsFailed) << outcome.messages.front();
+  EXPECT_NE(outcome.messages.front().find("TLS handshake with '127.0.0.1' failed: error:"), std::string::npos)
+      << outcome.messages.front();
+  EXPECT_EQ(stream.counters().tls_errors.load(), 1u);
+  EXPECT_EQ(protocol.opens, 0);
+  expect_working_connection(*context, peer.port());
 }
 
 TEST_F(TlsStreamTest, APeerCloseNotifyEndsTheStreamAfterItsData) {

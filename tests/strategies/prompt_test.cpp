@@ -18,8 +18,9 @@
 #include "strategies/tokenizer/chat_tokens.hpp"
 #include "strategies/tokenizer/tokenizer.hpp"
 
-// Counts heap allocations made by the thread while it is inside an AllocationCounter scope, to prove plan() does
-// not allocate in steady state. Replacing operator new is program-wide: it forwards to malloc and only counts.
+// Counts heap allocations made by the thread while it is inside an AllocationCounter scope, to prove plan()
+// does not allocate in steady state. Replacing operator new is program-wide: it forwards to malloc and only
+// counts.
 namespace {
 thread_local bool g_counting = false;
 thread_local std::size_t g_allocations = 0;
@@ -34,8 +35,8 @@ struct AllocationCounter {
 };
 }  // namespace
 
-// noinline and the pragma: GCC otherwise inlines these into gtest's `new TestClass` / `delete` pairs and warns
-// about malloc/free meeting new/delete, which is exactly the pairing a replacement is allowed to make.
+// noinline and the pragma: GCC otherwise inlines these into gtest's `new TestClass` / `delete` pairs and
+// warns about malloc/free meeting new/delete, which is exactly the pairing a replacement is allowed to make.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -44,8 +45,12 @@ __attribute__((noinline)) void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p) noexcept {
+  std::free(p);
+}
+__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 #pragma GCC diagnostic pop
 
 namespace sigflow::strategies {
@@ -101,7 +106,8 @@ InstrumentFeatures full_features() {
   return f;
 }
 
-// ---- snapshot lines -------------------------------------------------------------------------------------------
+// ---- snapshot lines
+// -------------------------------------------------------------------------------------------
 
 TEST(SnapshotLine, WritesEveryPresentField) {
   EXPECT_EQ(line_of(full_features()),
@@ -162,7 +168,8 @@ TEST(SnapshotLine, ExtremeValuesStayWithinTheLineBound) {
   }
 }
 
-// ---- token additivity of lines --------------------------------------------------------------------------------
+// ---- token additivity of lines
+// --------------------------------------------------------------------------------
 
 InstrumentFeatures random_features(std::mt19937_64& rng, std::vector<std::string>& names) {
   static const char* kVenues[] = {"binance", "binance-usdm", "bybit-spot", "bybit-linear", "okx", "deribit"};
@@ -213,13 +220,14 @@ TEST(SnapshotLineTokens, LinesAreTokenAdditiveInBothEncodings) {
   }
 }
 
-// The argument in snapshot_line.hpp is about any line that starts with a letter or digit and ends with one '\n',
-// not just ours: check it on adversarial lines (punctuation, '/', apostrophes and spaces before the newline,
-// non-ASCII letters and digits).
+// The argument in snapshot_line.hpp is about any line that starts with a letter or digit and ends with one
+// '\n', not just ours: check it on adversarial lines (punctuation, '/', apostrophes and spaces before the
+// newline, non-ASCII letters and digits).
 TEST(SnapshotLineTokens, AnyAlphanumericLedLinesAreTokenAdditive) {
   const std::vector<std::string> starts = {"a", "Z", "7", "é", "中", "٣"};
-  const std::vector<std::string> body = {" ", "  ", "x", "Q", "9", "123", "'", "'s", "/", "//", "-", ".", "=", "+",
-                                         "\"", ",", ":", "@", "%", "\t", "ü", "ß", "😀", "\xe3\x80\x80", "_"};
+  const std::vector<std::string> body = {" ",  "  ", "x", "Q", "9", "123",          "'", "'s", "/",
+                                         "//", "-",  ".", "=", "+", "\"",           ",", ":",  "@",
+                                         "%",  "\t", "ü", "ß", "😀", "\xe3\x80\x80", "_"};
   std::mt19937_64 rng(5);
   for (Encoding encoding : {Encoding::kCl100kBase, Encoding::kO200kBase}) {
     for (int round = 0; round < 400; ++round) {
@@ -239,7 +247,8 @@ TEST(SnapshotLineTokens, AnyAlphanumericLedLinesAreTokenAdditive) {
   }
 }
 
-// ---- reply format ---------------------------------------------------------------------------------------------
+// ---- reply format
+// ---------------------------------------------------------------------------------------------
 
 TEST(ReplyFormat, SystemMessageDescribesTheLenientLineFormat) {
   const std::string_view message = system_message();
@@ -249,7 +258,8 @@ TEST(ReplyFormat, SystemMessageDescribesTheLenientLineFormat) {
 }
 
 TEST(ReplyFormat, SchemaIsStrictAndListsExactlyTheChunksPairs) {
-  const std::vector<std::string_view> pairs = {"BTCUSDT@binance-usdm", "UNI-USD-SWAP@okx", "BTC-PERPETUAL@deribit"};
+  const std::vector<std::string_view> pairs = {"BTCUSDT@binance-usdm", "UNI-USD-SWAP@okx",
+                                               "BTC-PERPETUAL@deribit"};
   std::string format;
   append_response_format(pairs, format);
 
@@ -274,14 +284,17 @@ TEST(ReplyFormat, SchemaIsStrictAndListsExactlyTheChunksPairs) {
   check_object(item);
 
   std::vector<std::string_view> listed;
-  for (simdjson::dom::element p : item["properties"]["pair"]["enum"].get_array()) listed.push_back(p.get_string());
+  for (simdjson::dom::element p : item["properties"]["pair"]["enum"].get_array())
+    listed.push_back(p.get_string());
   EXPECT_EQ(listed, pairs);
   std::vector<std::string_view> signals;
-  for (simdjson::dom::element s : item["properties"]["signal"]["enum"].get_array()) signals.push_back(s.get_string());
+  for (simdjson::dom::element s : item["properties"]["signal"]["enum"].get_array())
+    signals.push_back(s.get_string());
   EXPECT_EQ(signals, (std::vector<std::string_view>{"BUY", "SELL", "HOLD"}));
 }
 
-// ---- planning -------------------------------------------------------------------------------------------------
+// ---- planning
+// -------------------------------------------------------------------------------------------------
 
 struct Universe {
   std::vector<std::string> names;
@@ -322,7 +335,8 @@ TEST(PromptPlanner, ChunkPromptTokensAreExact) {
     ASSERT_EQ(planner.stats().planned, 300u);
     ASSERT_GT(planner.chunks().size(), 1u);
     for (const PromptChunk& chunk : planner.chunks()) {
-      EXPECT_EQ(chunk.prompt_tokens, exact_prompt_tokens(encoding, planner, chunk)) << encoding_name(encoding);
+      EXPECT_EQ(chunk.prompt_tokens, exact_prompt_tokens(encoding, planner, chunk))
+          << encoding_name(encoding);
       EXPECT_LE(chunk.prompt_tokens, budget.prompt_token_budget);
       EXPECT_EQ(chunk.max_completion_tokens,
                 budget.completion_tokens_base + budget.completion_tokens_per_instrument * chunk.count);
@@ -373,7 +387,8 @@ TEST(PromptPlanner, RespectsTheInstrumentCapPerChunk) {
 
 TEST(PromptPlanner, TokenShortfallServesHighestChangeFirstAndCarriesTheRest) {
   Universe u = make_universe(100, 6);
-  for (std::size_t i = 0; i < u.features.size(); ++i) u.features[i].change_score = static_cast<double>(i % 10);
+  for (std::size_t i = 0; i < u.features.size(); ++i)
+    u.features[i].change_score = static_cast<double>(i % 10);
   PromptBudget budget;
   PromptPlanner planner(tokenizer(Encoding::kO200kBase), budget, u.features.size());
   planner.plan(u.features, SIZE_MAX);

@@ -120,16 +120,12 @@ std::string level_text(const PriceLevel& l) {
   return std::string(buffer, end);
 }
 
-TEST(StrategyCore, ReplaysTheUsdmCaptureEndToEnd) {
-  StrategyCore core(capture_universe(), {ConnectionSpec{1, "binance-usdm", "/stream", ""}},
-                    StrategyConfig{.error_log = nullptr});
-  CollectingSink sink;
-  std::map<std::string, OracleBook> oracle;
+// Feeds the capture in arrival order with a 50 ms cycle in capture time; returns the number of cycles.
+std::uint64_t replay(StrategyCore& core, SignalSink& sink, std::map<std::string, OracleBook>& oracle) {
   const auto records = load_capture();
-  ASSERT_EQ(records.size(), 1539u);
+  EXPECT_EQ(records.size(), 1539u);
   const double t0 = records.front().ts;
   const auto mono = [t0](double ts) { return static_cast<std::int64_t>((ts - t0) * 1e9) + 1'000'000'000; };
-
   std::uint64_t cycle = 0;
   std::int64_t next_cycle = mono(t0);
   std::string storage;
@@ -138,7 +134,7 @@ TEST(StrategyCore, ReplaysTheUsdmCaptureEndToEnd) {
     for (; next_cycle <= now; next_cycle += 50 * kMs) core.on_cycle(cycle++, next_cycle, next_cycle, sink);
     if (r.kind == "http") {
       const std::string symbol = symbol_of_url(r.url);
-      ASSERT_TRUE(core.on_rest_depth_snapshot("binance-usdm", symbol, r.data, now));
+      EXPECT_TRUE(core.on_rest_depth_snapshot("binance-usdm", symbol, r.data, now));
       oracle[symbol].snapshot(nlohmann::json::parse(r.data));
       continue;
     }
@@ -147,6 +143,16 @@ TEST(StrategyCore, ReplaysTheUsdmCaptureEndToEnd) {
     const auto frame = nlohmann::json::parse(r.data);
     if (frame["data"]["e"] == "depthUpdate") oracle[frame["data"]["s"]].diff(frame["data"]);
   }
+  return cycle;
+}
+
+TEST(StrategyCore, ReplaysTheUsdmCaptureEndToEnd) {
+  // Capacity above the deepest book in the capture (1006 levels), so the whole book can be compared.
+  StrategyCore core(capture_universe(), {ConnectionSpec{1, "binance-usdm", "/stream", ""}},
+                    StrategyConfig{.book_capacity = 2000, .error_log = nullptr});
+  CollectingSink sink;
+  std::map<std::string, OracleBook> oracle;
+  const std::uint64_t cycle = replay(core, sink, oracle);
 
   const StrategyCounters& c = core.counters();
   EXPECT_EQ(c.frames.load(), 1535u);
@@ -201,6 +207,31 @@ TEST(StrategyCore, ReplaysTheUsdmCaptureEndToEnd) {
   EXPECT_EQ(core.instruments()[static_cast<std::size_t>(keep)].change_score(), 0);
   EXPECT_EQ(core.find_instrument("binance-usdm", "BTCUSDT"), -1);
   EXPECT_EQ(core.find_instrument("okx", "KEEPUSDT"), -1);
+}
+
+TEST(StrategyCore, BoundedBooksKeepTheBestLevelsOfTheCapture) {
+  StrategyCore core(capture_universe(), {ConnectionSpec{1, "binance-usdm", "/stream", ""}},
+                    StrategyConfig{.book_capacity = 100, .error_log = nullptr});
+  CollectingSink sink;
+  std::map<std::string, OracleBook> oracle;
+  replay(core, sink, oracle);
+  for (const InstrumentState& s : core.instruments()) {
+    const OracleBook& o = oracle.at(s.spec().symbol);
+    EXPECT_EQ(s.book_sync(), BookSync::kLive) << s.spec().symbol;
+    EXPECT_LE(s.book().depth(BookSide::kBid), 100u);
+    EXPECT_GT(s.book().truncated_levels(), 0u) << s.spec().symbol;
+    // The top 20 (what features read) match the unbounded oracle exactly.
+    std::size_t i = 0;
+    for (auto it = o.bids.begin(); i < 20 && it != o.bids.end(); ++it, ++i) {
+      EXPECT_EQ(level_text(*s.book().level(BookSide::kBid, i)), it->second)
+          << s.spec().symbol << " bid " << i;
+    }
+    i = 0;
+    for (auto it = o.asks.begin(); i < 20 && it != o.asks.end(); ++it, ++i) {
+      EXPECT_EQ(level_text(*s.book().level(BookSide::kAsk, i)), it->second)
+          << s.spec().symbol << " ask " << i;
+    }
+  }
 }
 
 std::string read_all(std::FILE* f) {

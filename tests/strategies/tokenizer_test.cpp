@@ -100,7 +100,8 @@ TEST(TokenizerLoad, AlteredFileFailsTheChecksum) {
   std::string error;
   EXPECT_EQ(Tokenizer::load(Encoding::kO200kBase, dir, error), nullptr);
   EXPECT_NE(error.find("SHA-256 mismatch"), std::string::npos) << error;
-  EXPECT_NE(error.find("446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"), std::string::npos);
+  EXPECT_NE(error.find("446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"),
+            std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -117,15 +118,17 @@ TEST(PreSplitPattern, SpelledOutPatternsAreTheVerifiedFixtures) {
 }
 
 TEST(PreSplitPattern, PatternsMatchTheRankFilesMetadata) {
-  for (const auto& [encoding, name] : {std::pair{Encoding::kCl100kBase, "cl100k_base"},
-                                       std::pair{Encoding::kO200kBase, "o200k_base"}}) {
+  for (const auto& [encoding, name] :
+       {std::pair{Encoding::kCl100kBase, "cl100k_base"}, std::pair{Encoding::kO200kBase, "o200k_base"}}) {
     simdjson::dom::parser parser;
     simdjson::dom::element meta;
-    ASSERT_EQ(parser.load((kDataDir / (std::string(name) + ".meta.json")).string()).get(meta), simdjson::SUCCESS);
+    ASSERT_EQ(parser.load((kDataDir / (std::string(name) + ".meta.json")).string()).get(meta),
+              simdjson::SUCCESS);
     std::string_view pat;
     ASSERT_EQ(meta["pat_str"].get(pat), simdjson::SUCCESS);
     if (encoding == Encoding::kCl100kBase) {
-      // The meta file carries tiktoken's older non-possessive spelling of the same pattern; ours is v0.14.0's.
+      // The meta file carries tiktoken's older non-possessive spelling of the same pattern; ours is
+      // v0.14.0's.
       EXPECT_NE(pat.find("\\p{N}{1,3}"), std::string_view::npos);
     } else {
       EXPECT_EQ(pat, tiktoken_pattern(encoding));
@@ -140,10 +143,11 @@ TEST(TokenizerVectors, CookbookVectorsEncodeExactly) {
   int checked = 0;
   for (simdjson::dom::element vector : root["encode"].get_array()) {
     const std::string_view text = vector["text"].get_string();
-    for (const auto& [encoding, name] : {std::pair{Encoding::kCl100kBase, "cl100k_base"},
-                                         std::pair{Encoding::kO200kBase, "o200k_base"}}) {
+    for (const auto& [encoding, name] :
+         {std::pair{Encoding::kCl100kBase, "cl100k_base"}, std::pair{Encoding::kO200kBase, "o200k_base"}}) {
       std::vector<std::uint32_t> expected;
-      for (simdjson::dom::element id : vector[name].get_array()) expected.push_back(std::uint32_t(id.get_uint64()));
+      for (simdjson::dom::element id : vector[name].get_array())
+        expected.push_back(std::uint32_t(id.get_uint64()));
       EXPECT_EQ(encode(encoding, text), expected) << name << ": " << text;
       EXPECT_EQ(count(encoding, text), expected.size());
       ++checked;
@@ -193,8 +197,9 @@ TEST(Tokenizer, SpecialTokenTextIsEncodedAsOrdinaryText) {
 TEST(Tokenizer, InvalidUtf8IsReportedWithItsOffset) {
   TokenizerScratch scratch;
   std::vector<std::uint32_t> ids;
-  for (const std::string& bad : {std::string("ok \xff"), std::string("ok \xc0\xaf"), std::string("ok \xed\xa0\x80"),
-                                 std::string("ok \xf4\x90\x80\x80"), std::string("ok \xe2\x82")}) {
+  for (const std::string& bad :
+       {std::string("ok \xff"), std::string("ok \xc0\xaf"), std::string("ok \xed\xa0\x80"),
+        std::string("ok \xf4\x90\x80\x80"), std::string("ok \xe2\x82")}) {
     const TokenCount result = tokenizer(Encoding::kCl100kBase).encode(bad, scratch, ids);
     EXPECT_EQ(result.error, TextError::kInvalidUtf8);
     EXPECT_EQ(result.error_offset, 3u);
@@ -209,9 +214,11 @@ TEST(Tokenizer, MongolianVowelSeparatorIsNotWhiteSpace) {
   const std::string a = "a \xe1\xa0\x8e b";
   const std::string x = "x  \xe1\xa0\x8e\xe3\x80\x80 \n";
   EXPECT_EQ(encode(Encoding::kCl100kBase, a), (std::vector<std::uint32_t>{64, 87189, 254, 236, 293}));
-  EXPECT_EQ(encode(Encoding::kCl100kBase, x), (std::vector<std::uint32_t>{87, 220, 87189, 254, 236, 23249, 720}));
+  EXPECT_EQ(encode(Encoding::kCl100kBase, x),
+            (std::vector<std::uint32_t>{87, 220, 87189, 254, 236, 23249, 720}));
   EXPECT_EQ(encode(Encoding::kO200kBase, a), (std::vector<std::uint32_t>{64, 220, 157, 254, 236, 287}));
-  EXPECT_EQ(encode(Encoding::kO200kBase, x), (std::vector<std::uint32_t>{87, 220, 220, 157, 254, 236, 1397, 793}));
+  EXPECT_EQ(encode(Encoding::kO200kBase, x),
+            (std::vector<std::uint32_t>{87, 220, 220, 157, 254, 236, 1397, 793}));
 }
 
 TEST(Tokenizer, EncodeRoundTripsAndCountAgreesOnLongPieces) {
@@ -236,13 +243,14 @@ TEST(Tokenizer, EncodeRoundTripsAndCountAgreesOnLongPieces) {
 // The heap merge must pick exactly the pairs tiktoken's scan picks: run both on the same pieces.
 TEST(BytePairMerge, HeapAndScanMergesAgree) {
   std::mt19937_64 rng(11);
-  const std::string alphabet[] = {"e", "t", "a", "in", "er", " ", "\xc3\xa9", "\xe4\xb8\xad", "0", "ing", "{\"", "\n"};
+  const std::string alphabet[] = {"e", "t",   "a",   "in", "er", " ", "\xc3\xa9", "\xe4\xb8\xad",
+                                  "0", "ing", "{\"", "\n"};
   int compared = 0;
   for (const char* name : {"cl100k_base", "o200k_base"}) {
     detail::RankTable ranks;
     std::string error;
-    ASSERT_TRUE(detail::parse_tiktoken_ranks(read_text(kDataDir / (std::string(name) + ".tiktoken")), name, ranks,
-                                             error))
+    ASSERT_TRUE(detail::parse_tiktoken_ranks(read_text(kDataDir / (std::string(name) + ".tiktoken")), name,
+                                             ranks, error))
         << error;
     detail::MergeBuffers scan_buffers, heap_buffers;
     for (int round = 0; round < 3000; ++round) {
@@ -251,7 +259,8 @@ TEST(BytePairMerge, HeapAndScanMergesAgree) {
       for (int i = 0; i < parts; ++i) piece += alphabet[rng() % std::size(alphabet)];
       const auto scan = detail::byte_pair_encode(ranks, piece, scan_buffers, piece.size() + 1);
       const auto heap = detail::byte_pair_encode(ranks, piece, heap_buffers, 0);
-      ASSERT_EQ(std::vector<std::uint32_t>(scan.begin(), scan.end()), std::vector<std::uint32_t>(heap.begin(), heap.end()))
+      ASSERT_EQ(std::vector<std::uint32_t>(scan.begin(), scan.end()),
+                std::vector<std::uint32_t>(heap.begin(), heap.end()))
           << name << ": " << piece;
       std::string joined;
       for (std::uint32_t id : heap) joined += ranks.bytes(id);
@@ -262,14 +271,24 @@ TEST(BytePairMerge, HeapAndScanMergesAgree) {
   EXPECT_EQ(compared, 6000);
 }
 
-// The ASCII scanner must cut exactly where PCRE2 cuts. Strings are built from the characters its rules branch on
-// (contraction letters in both cases, each white-space kind, '/', apostrophes) with a little non-ASCII mixed in
-// to exercise the hand-over in both directions.
+// The ASCII scanner must cut exactly where PCRE2 cuts. Strings are built from the characters its rules branch
+// on (contraction letters in both cases, each white-space kind, '/', apostrophes) with a little non-ASCII
+// mixed in to exercise the hand-over in both directions.
 TEST(AsciiPreSplit, CutsWherePcre2Cuts) {
-  const std::vector<std::string> pieces = {"'", "s", "S", "t", "d", "m", "l", "L", "v", "e", "E", "r", "R", "x", "Ab",
-                                           "AB", "aB", "1", "22", "3333", " ", "  ", "\t", "\n", "\r\n", "\v", "\f",
-                                           "/", "//", ".", "!?", "_", "-", "\"", "\x01", "\x7f", "\xc3\xa9",
-                                           "\xc5\xbf", "\xe3\x80\x80", "\xd9\xa3", "\xe2\x80\x94"};
+  const std::vector<std::string> pieces = {"'",        "s",           "S",
+                                           "t",        "d",           "m",
+                                           "l",        "L",           "v",
+                                           "e",        "E",           "r",
+                                           "R",        "x",           "Ab",
+                                           "AB",       "aB",          "1",
+                                           "22",       "3333",        " ",
+                                           "  ",       "\t",          "\n",
+                                           "\r\n",     "\v",          "\f",
+                                           "/",        "//",          ".",
+                                           "!?",       "_",           "-",
+                                           "\"",       "\x01",        "\x7f",
+                                           "\xc3\xa9", "\xc5\xbf",    "\xe3\x80\x80",
+                                           "\xd9\xa3", "\xe2\x80\x94"};
   std::mt19937_64 rng(3);
   TokenizerScratch fast, regex;
   regex.state().regex_only = true;
@@ -292,16 +311,17 @@ TEST(AsciiPreSplit, CutsWherePcre2Cuts) {
   }
 }
 
-// ---- Differential test against the tiktoken npm package -----------------------------------------------------
+// ---- Differential test against the tiktoken npm package
+// -----------------------------------------------------
 
 std::string random_text(std::mt19937_64& rng) {
   static const std::vector<std::string> kFragments = {
       // whitespace, including the code points where regex engines disagree
-      " ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", " \n", "\xe1\xa0\x8e", "\xe3\x80\x80", "\xc2\xa0", "\xc2\x85",
-      "\xe2\x80\xa8", "\xe2\x80\x8b", "\xe2\x80\x83", "\x0b", "\x0c",
+      " ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", " \n", "\xe1\xa0\x8e", "\xe3\x80\x80", "\xc2\xa0",
+      "\xc2\x85", "\xe2\x80\xa8", "\xe2\x80\x8b", "\xe2\x80\x83", "\x0b", "\x0c",
       // words, contractions, case
-      "the", "The", "THE", "quick", "Brown", "fox", "don't", "I'M", "we'll", "they're", "'s", "'LL", "McDonald",
-      "naïve", "Straße", "ÉCOLE", "ﬁnance",
+      "the", "The", "THE", "quick", "Brown", "fox", "don't", "I'M", "we'll", "they're", "'s", "'LL",
+      "McDonald", "naïve", "Straße", "ÉCOLE", "ﬁnance",
       // scripts and combining marks
       "привет", "Ελληνικά", "中文字符", "日本語のテキスト", "한국어", "العربية", "हिन्दी", "ไทย", "e\xcc\x81",
       "\xe0\xa4\x95\xe0\xa5\x8d", "ǅ", "ʰ",
@@ -311,11 +331,13 @@ std::string random_text(std::mt19937_64& rng) {
       "0", "7", "42", "123", "2026", "12345678", "3.14159", "-0.0001", "1e-7", "٣٤٥", "①", "½",
       // punctuation, code, JSON
       ".", ",", "!", "?!", "...", "—", "«", "»", "/", "//", "{", "}", "[", "]", "\"", "':", "==", "->", "&&",
-      "{\"symbol\":\"BTCUSDT\",\"bid\":\"67234.10\",\"qty\":0.5}", "[{\"a\":1},{\"b\":[2,3]}]", "<|endoftext|>",
-      "https://api.binance.com/api/v3/depth?symbol=ETHUSDT&limit=1000", "#include <vector>", "    return x;",
+      "{\"symbol\":\"BTCUSDT\",\"bid\":\"67234.10\",\"qty\":0.5}", "[{\"a\":1},{\"b\":[2,3]}]",
+      "<|endoftext|>", "https://api.binance.com/api/v3/depth?symbol=ETHUSDT&limit=1000", "#include <vector>",
+      "    return x;",
       // market snapshot lines
       "binance-usdm:BTCUSDT mid=67234.5 spr=0.74 mp=+0.12 imb=+0.31,+0.12,-0.05 r1s=+1.2 r10s=-3.4 age=35\n",
-      "okx:UNI-USD-SWAP mid=7.1234 spr=1.4 fund=+0.0100% mark=-0.8\n", "BTC-USDT-PERP: BUY | 0.73 | bid wall\n"};
+      "okx:UNI-USD-SWAP mid=7.1234 spr=1.4 fund=+0.0100% mark=-0.8\n",
+      "BTC-USDT-PERP: BUY | 0.73 | bid wall\n"};
   std::string text;
   const int fragments = static_cast<int>(rng() % 24);
   for (int i = 0; i < fragments; ++i) {
@@ -392,8 +414,8 @@ TEST(TokenizerDifferential, MatchesTiktokenNpmOnThousandsOfGeneratedStrings) {
   for (Encoding encoding : {Encoding::kCl100kBase, Encoding::kO200kBase}) {
     const fs::path out = dir / (std::string(encoding_name(encoding)) + ".txt");
     const std::string command = "node '" + (kReferenceDir / "encode.mjs").string() + "' " +
-                                std::string(encoding_name(encoding)) + " '" + (dir / "in.jsonl").string() + "' '" +
-                                out.string() + "'";
+                                std::string(encoding_name(encoding)) + " '" + (dir / "in.jsonl").string() +
+                                "' '" + out.string() + "'";
     ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
     std::ifstream reference(out);
@@ -413,8 +435,8 @@ TEST(TokenizerDifferential, MatchesTiktokenNpmOnThousandsOfGeneratedStrings) {
         if (++mismatched <= 5) {
           std::string shown;
           append_json_string(text, shown);
-          ADD_FAILURE() << encoding_name(encoding) << " differs from tiktoken on " << shown << ": " << ids.size()
-                        << " tokens (count " << counted.tokens << ") vs " << expected.size();
+          ADD_FAILURE() << encoding_name(encoding) << " differs from tiktoken on " << shown << ": "
+                        << ids.size() << " tokens (count " << counted.tokens << ") vs " << expected.size();
         }
       }
       ++compared;
@@ -425,7 +447,8 @@ TEST(TokenizerDifferential, MatchesTiktokenNpmOnThousandsOfGeneratedStrings) {
   fs::remove_all(dir);
 }
 
-// ---- sigflow tokens -------------------------------------------------------------------------------------------
+// ---- sigflow tokens
+// -------------------------------------------------------------------------------------------
 
 int run(const TokensCommand& command, std::string_view input, std::string& out, std::string& err) {
   std::istringstream in{std::string(input)};

@@ -16,9 +16,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -29,6 +31,7 @@
 
 #include "engine/clock.hpp"
 #include "tools/exchange-sim/json_value.hpp"
+#include "tools/exchange-sim/synthetic_market.hpp"
 
 namespace sigflow::tools {
 namespace {
@@ -100,7 +103,10 @@ class TestClient {
         if (opcode == 0x9) send_frame(0xA, payload);
         if (opcode == 0xA) ++pongs_;
         if (opcode == 0x8) {
-          close_code_ = payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8 | static_cast<unsigned char>(payload[1])) : 0;
+          close_code_ =
+              payload.size() >= 2
+                  ? (static_cast<unsigned char>(payload[0]) << 8 | static_cast<unsigned char>(payload[1]))
+                  : 0;
           ended_ = true;
           return std::nullopt;
         }
@@ -151,7 +157,8 @@ class TestClient {
 
   bool read_some(std::chrono::steady_clock::time_point deadline) {
     if (SSL_pending(ssl_) == 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
@@ -175,7 +182,8 @@ class TestClient {
     std::uint64_t length = b1 & 0x7F;
     if (length == 126) {
       if (in_.size() < 4) return std::nullopt;
-      length = static_cast<std::uint64_t>(static_cast<unsigned char>(in_[2])) << 8 | static_cast<unsigned char>(in_[3]);
+      length = static_cast<std::uint64_t>(static_cast<unsigned char>(in_[2])) << 8 |
+               static_cast<unsigned char>(in_[3]);
       header = 4;
     } else if (length == 127) {
       if (in_.size() < 10) return std::nullopt;
@@ -219,7 +227,8 @@ int read_frames(TestClient& client, int count, std::chrono::milliseconds budget,
   const auto deadline = std::chrono::steady_clock::now() + budget;
   int taken = 0;
   while (taken < count && std::chrono::steady_clock::now() < deadline) {
-    auto text = client.read_text(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+    auto text = client.read_text(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
     if (!text) break;
     if (accept(*text)) ++taken;
   }
@@ -233,7 +242,9 @@ TEST(ExchangeSim, CombinedPublicStreamsMatchTheVenueShapesAndAgree) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker/btcusdt@depth20@100ms"), 101)
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(),
+                        "/public/stream?streams=btcusdt@bookTicker/btcusdt@depth20@100ms"),
+            101)
       << client.head();
 
   std::optional<json> last_ticker;
@@ -251,8 +262,10 @@ TEST(ExchangeSim, CombinedPublicStreamsMatchTheVenueShapesAndAgree) {
       EXPECT_EQ(d["s"], "BTCUSDT");
       EXPECT_TRUE(d["u"].is_number_unsigned() && d["T"].is_number() && d["E"].is_number());
       EXPECT_LE(d["T"].get<std::int64_t>(), d["E"].get<std::int64_t>());
-      for (const char* k : {"b", "a"}) EXPECT_TRUE(std::regex_match(d[k].get<std::string>(), kBtcPrice)) << d[k];
-      for (const char* k : {"B", "A"}) EXPECT_TRUE(std::regex_match(d[k].get<std::string>(), kBtcSize)) << d[k];
+      for (const char* k : {"b", "a"})
+        EXPECT_TRUE(std::regex_match(d[k].get<std::string>(), kBtcPrice)) << d[k];
+      for (const char* k : {"B", "A"})
+        EXPECT_TRUE(std::regex_match(d[k].get<std::string>(), kBtcSize)) << d[k];
       EXPECT_LT(std::stod(d["b"].get<std::string>()), std::stod(d["a"].get<std::string>()));
       last_ticker = d;
       ++tickers;
@@ -298,7 +311,8 @@ TEST(ExchangeSim, MarketRouteServesTradesMarkPriceAndLiquidations) {
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(),
-                        "/market/stream?streams=ethusdt@aggTrade/ethusdt@markPrice@1s/ethusdt@forceOrder/btcusdt@forceOrder"),
+                        "/market/stream?streams=ethusdt@aggTrade/ethusdt@markPrice@1s/ethusdt@forceOrder/"
+                        "btcusdt@forceOrder"),
             101);
   std::set<std::string> seen;
   read_frames(client, 1, 15s, [&](const std::string& text) {
@@ -319,7 +333,8 @@ TEST(ExchangeSim, MarketRouteServesTradesMarkPriceAndLiquidations) {
     } else {
       // Fixture futures_forceOrder_liquidation.
       EXPECT_EQ(keys_of(d), (std::set<std::string>{"e", "E", "o"}));
-      EXPECT_EQ(keys_of(d["o"]), (std::set<std::string>{"s", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T"}));
+      EXPECT_EQ(keys_of(d["o"]),
+                (std::set<std::string>{"s", "S", "o", "f", "q", "p", "ap", "X", "l", "z", "T"}));
     }
     seen.insert(stream.substr(stream.find('@') + 1));
     return seen.size() == 3;
@@ -435,10 +450,12 @@ TEST(ExchangeSim, ReplaySendsTheCapturedFramesByteExactInOrder) {
   config.replay_speed = 0;  // as fast as the client reads
   ExchangeSim sim(config);
   ASSERT_TRUE(sim.start().ok()) << sim.start().error;
-  const std::set<std::string> public_streams = {"sushiusdt@depth@100ms", "keepusdt@bookTicker", "ctkusdt@depth@100ms"};
+  const std::set<std::string> public_streams = {"sushiusdt@depth@100ms", "keepusdt@bookTicker",
+                                                "ctkusdt@depth@100ms"};
   const std::set<std::string> market_streams = {"akrousdt@aggTrade", "sushiusdt@kline_1m"};
 
-  const auto expect_replay = [&](const std::string& route, const std::set<std::string>& streams, bool add_wrong_route) {
+  const auto expect_replay = [&](const std::string& route, const std::set<std::string>& streams,
+                                 bool add_wrong_route) {
     std::vector<std::string> expected;
     for (const auto& [stream, text] : capture_frames(path))
       if (streams.count(stream)) expected.push_back(text);
@@ -472,7 +489,8 @@ TEST(ExchangeSim, ReplayToARawConnectionSendsTheBareEvents) {
   ASSERT_TRUE(sim.start().ok());
   std::vector<std::string> expected;
   for (const auto& [stream, text] : capture_frames(path))
-    if (stream == "sushiusdt@bookTicker") expected.push_back(nlohmann::ordered_json::parse(text)["data"].dump());
+    if (stream == "sushiusdt@bookTicker")
+      expected.push_back(nlohmann::ordered_json::parse(text)["data"].dump());
   TestClient client;
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/ws/sushiusdt@bookTicker"), 101);
   std::size_t i = 0;
@@ -491,7 +509,9 @@ TEST(ExchangeSim, DiffDepthChainsAndAgreesWithThePartialOfTheSameInstant) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/stream?streams=ethusdt@depth@100ms/ethusdt@depth20@100ms"), 101);
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(),
+                        "/public/stream?streams=ethusdt@depth@100ms/ethusdt@depth20@100ms"),
+            101);
   std::optional<std::uint64_t> last_u;
   std::optional<json> last_diff;
   int chained = 0;
@@ -558,7 +578,9 @@ TEST(ExchangeSim, FaultHooksGapSilenceMalformedAndDisconnect) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@depth@100ms/btcusdt@bookTicker"), 101);
+  ASSERT_EQ(
+      client.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@depth@100ms/btcusdt@bookTicker"),
+      101);
   std::optional<std::uint64_t> last_u;
   int gaps = 0;
   int diffs = 0;
@@ -621,8 +643,12 @@ TEST(ExchangeSim, StopReturnsPromptlyWithClientsConnected) {
   ExchangeSim sim(config);
   ASSERT_TRUE(sim.start().ok());
   TestClient reading, idle, half_open;
-  ASSERT_EQ(reading.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"), 101);
-  ASSERT_EQ(idle.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@depth@100ms/ethusdt@bookTicker"), 101);
+  ASSERT_EQ(
+      reading.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"),
+      101);
+  ASSERT_EQ(
+      idle.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@depth@100ms/ethusdt@bookTicker"),
+      101);
   // A TCP connection that never starts TLS: its thread is inside the handshake when stop() comes.
   const int raw = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -652,6 +678,122 @@ TEST(ExchangeSim, StartFailsCleanlyOnAMissingCapture) {
   const StartResult r = sim.start();
   EXPECT_FALSE(r.ok());
   EXPECT_NE(r.error.find("/nonexistent/capture.jsonl"), std::string::npos);
+}
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    while (::readdir(dir)) ++n;
+    ::closedir(dir);
+  }
+  return n;
+}
+
+TEST(ExchangeSim, StopLeaksNoFileDescriptors) {
+  const std::size_t before = open_fds();
+  {
+    ExchangeSim sim(walk_config());
+    ASSERT_TRUE(sim.start().ok());
+    TestClient a, b, rejected;
+    ASSERT_EQ(a.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker"), 101);
+    ASSERT_EQ(b.open(sim.port(), sim.ca_pem(), "/market/ws/btcusdt@aggTrade"), 101);
+    EXPECT_EQ(rejected.open(sim.port(), sim.ca_pem(), "/nope"), 404);
+    EXPECT_TRUE(a.read_text(5s));
+    a.close();  // one client leaves before stop, two connections are still up at stop
+    sim.stop();
+  }
+  EXPECT_EQ(open_fds(), before);
+}
+
+TEST(ExchangeSim, AClientThatDoesNotReadIsDisconnectedAsASlowConsumer) {
+  ExchangeSimConfig config = walk_config();
+  config.rate = 50'000;
+  config.max_backlog_bytes = 256 * 1024;
+  ExchangeSim sim(config);
+  ASSERT_TRUE(sim.start().ok());
+  TestClient idle;
+  ASSERT_EQ(
+      idle.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"),
+      101);
+  // Socket buffers fill, then the simulator-side backlog passes its bound: the venue's answer is a
+  // disconnect.
+  for (int i = 0; i < 300 && sim.stats().slow_consumer_disconnects == 0; ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(sim.stats().slow_consumer_disconnects, 1u);
+  for (int i = 0; i < 100 && !sim.connections().empty(); ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(sim.connections().empty());
+}
+
+TEST(SyntheticMarket, SameSeedSameEventsAndTheBookStaysConsistent) {
+  const auto specs = make_instrument_specs({"BTCUSDT", "ethusdt"}, 0);
+  ASSERT_EQ(specs[1].symbol, "ETHUSDT");
+  SyntheticMarket a(specs, 7), b(specs, 7);
+  // Shadow books rebuilt only from the reported changes must equal the market's books: the changes are
+  // complete, which is what makes the diff-depth stream correct.
+  std::vector<std::map<std::int64_t, std::int64_t>> bids(2), asks(2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    bids[i].insert(a.book(i).bids().begin(), a.book(i).bids().end());
+    asks[i].insert(a.book(i).asks().begin(), a.book(i).asks().end());
+  }
+  std::uint64_t last_id = 0;
+  int trades = 0;
+  for (int n = 0; n < 50'000; ++n) {
+    if (n % 1000 == 0) {
+      a.sample_mark(0);  // clock-driven draws must not perturb the event sequence
+      a.sample_liquidation(1);
+    }
+    const MarketEvent& e = a.step();
+    const MarketEvent& f = b.step();
+    ASSERT_EQ(e.instrument, f.instrument);
+    ASSERT_EQ(e.last_update_id, f.last_update_id);
+    ASSERT_EQ(e.changes.size(), f.changes.size());
+    ASSERT_GT(e.first_update_id, last_id);
+    ASSERT_GE(e.last_update_id, e.first_update_id);
+    last_id = e.last_update_id;
+    if (e.kind == MarketEvent::Kind::trade) {
+      ++trades;
+      ASSERT_GT(e.trade_size, 0);
+      // A trade happens at the touch as it was before the event: a buyer lifts the best ask.
+      const std::int64_t touch =
+          e.taker == Side::bid ? asks[e.instrument].begin()->first : bids[e.instrument].rbegin()->first;
+      ASSERT_EQ(e.trade_price, touch);
+    }
+    for (const auto& c : e.changes) {
+      auto& side = c.side == Side::bid ? bids[e.instrument] : asks[e.instrument];
+      if (c.size == 0) {
+        side.erase(c.price);
+      } else {
+        side[c.price] = c.size;
+      }
+    }
+    const OrderBook& book = a.book(e.instrument);
+    ASSERT_LT(book.bids().begin()->first, book.asks().begin()->first);
+    ASSERT_GE(book.bids().size(), 20u);
+    ASSERT_GE(book.asks().size(), 20u);
+  }
+  EXPECT_GT(trades, 1000);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(
+        std::equal(bids[i].begin(), bids[i].end(), a.book(i).bids().rbegin(), a.book(i).bids().rend()));
+    EXPECT_TRUE(std::equal(asks[i].begin(), asks[i].end(), a.book(i).asks().begin(), a.book(i).asks().end()));
+  }
+  for (int i = 0; i < 10; ++i) {
+    const MarkSample m = a.sample_mark(0);
+    EXPECT_GT(m.mark_price, 0);
+    EXPECT_LE(std::abs(m.funding_rate), 750'000);
+  }
+}
+
+TEST(SyntheticMarket, DecimalsPrintLikeTheVenue) {
+  std::string s;
+  append_decimal(s, 6'701'210, 2);
+  s += ' ';
+  append_decimal(s, 5, 4);
+  s += ' ';
+  append_decimal(s, -1'200, 8);
+  s += ' ';
+  append_decimal(s, 42, 0);
+  EXPECT_EQ(s, "67012.10 0.0005 -0.00001200 42");
 }
 
 TEST(JsonValue, StrictParsingAndEscapes) {

@@ -18,18 +18,19 @@ enum class Route { public_data, market, retired_root };
 // Stream grammar of the USD-M market streams (developers.binance.com "Websocket Market Streams"), split by
 // the route that serves each channel after the 2026 base-URL split.
 bool is_kline_interval(std::string_view s) {
-  static constexpr std::string_view kIntervals[] = {"1m", "3m",  "5m",  "15m", "30m", "1h", "2h", "4h",
+  static constexpr std::string_view kIntervals[] = {"1m", "3m", "5m",  "15m", "30m", "1h", "2h", "4h",
                                                     "6h", "8h", "12h", "1d",  "3d",  "1w", "1M"};
   return std::find(std::begin(kIntervals), std::end(kIntervals), s) != std::end(kIntervals);
 }
 
 std::optional<Route> channel_route(std::string_view channel) {
   static constexpr std::string_view kPublic[] = {
-      "bookTicker",    "depth",         "depth@100ms",   "depth@500ms",   "depth5",        "depth10",
-      "depth20",       "depth5@100ms",  "depth10@100ms", "depth20@100ms", "depth5@500ms",  "depth10@500ms",
-      "depth20@500ms"};
+      "bookTicker",   "depth",         "depth@100ms",  "depth@500ms",   "depth5",
+      "depth10",      "depth20",       "depth5@100ms", "depth10@100ms", "depth20@100ms",
+      "depth5@500ms", "depth10@500ms", "depth20@500ms"};
   static constexpr std::string_view kMarket[] = {"aggTrade", "markPrice", "markPrice@1s", "forceOrder"};
-  if (std::find(std::begin(kPublic), std::end(kPublic), channel) != std::end(kPublic)) return Route::public_data;
+  if (std::find(std::begin(kPublic), std::end(kPublic), channel) != std::end(kPublic))
+    return Route::public_data;
   if (std::find(std::begin(kMarket), std::end(kMarket), channel) != std::end(kMarket)) return Route::market;
   if (channel.starts_with("kline_") && is_kline_interval(channel.substr(6))) return Route::market;
   return std::nullopt;
@@ -40,7 +41,8 @@ std::optional<Route> topic_route(std::string_view topic) {
   const auto at = topic.find('@');
   if (at == 0 || at == std::string_view::npos) return std::nullopt;
   const auto symbol = topic.substr(0, at);
-  if (!std::all_of(symbol.begin(), symbol.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }))
+  if (!std::all_of(symbol.begin(), symbol.end(),
+                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }))
     return std::nullopt;
   return channel_route(topic.substr(at + 1));
 }
@@ -97,7 +99,8 @@ class BinanceSession final : public VenueSession {
     std::string error;
     const auto request = parse_json(text, &error);
     if (!request) return error_reply(3, "Invalid JSON: " + error);
-    if (request->kind != JsonValue::Kind::object) return error_reply(2, "Invalid request: request must be an object");
+    if (request->kind != JsonValue::Kind::object)
+      return error_reply(2, "Invalid request: request must be an object");
     for (const auto& [name, value] : request->members) {
       if (name != "method" && name != "params" && name != "id")
         return error_reply(2, "Invalid request: unknown property '" + name + "'");
@@ -126,7 +129,8 @@ class BinanceSession final : public VenueSession {
       std::vector<std::string> names;
       for (const auto& p : params->items) {
         if (!p.is_string()) return error_reply(2, "Invalid request: stream names must be strings");
-        if (!topic_route(p.text)) return error_reply(2, "Invalid request: invalid stream name '" + p.text + "'");
+        if (!topic_route(p.text))
+          return error_reply(2, "Invalid request: invalid stream name '" + p.text + "'");
         names.push_back(p.text);
       }
       if (method->text == "SUBSCRIBE") {
@@ -137,7 +141,9 @@ class BinanceSession final : public VenueSession {
           return error_reply(2, "Invalid request: too many parameters");
         }
       } else {
-        std::erase_if(topics_, [&](const std::string& t) { return std::find(names.begin(), names.end(), t) != names.end(); });
+        std::erase_if(topics_, [&](const std::string& t) {
+          return std::find(names.begin(), names.end(), t) != names.end();
+        });
       }
       return "{\"result\":null,\"id\":" + id_text + "}";
     }
@@ -155,17 +161,22 @@ class BinanceSession final : public VenueSession {
       if (!params || params->items.size() != want)
         return error_reply(2, params && params->items.size() > want ? "Invalid request: too many parameters"
                                                                     : "Invalid request: missing parameters");
-      if (!params->items[0].is_string()) return error_reply(2, "Invalid request: property name must be a string");
+      if (!params->items[0].is_string())
+        return error_reply(2, "Invalid request: property name must be a string");
       if (params->items[0].text != "combined") return error_reply(0, "Unknown property");
-      if (!set) return std::string("{\"result\":") + (combined_.load() ? "true" : "false") + ",\"id\":" + id_text + "}";
-      if (params->items[1].kind != JsonValue::Kind::boolean) return error_reply(1, "Invalid value type: expected Boolean");
+      if (!set)
+        return std::string("{\"result\":") + (combined_.load() ? "true" : "false") + ",\"id\":" + id_text +
+               "}";
+      if (params->items[1].kind != JsonValue::Kind::boolean)
+        return error_reply(1, "Invalid value type: expected Boolean");
       combined_.store(params->items[1].boolean);
       return "{\"result\":null,\"id\":" + id_text + "}";
     }
     return error_reply(2, "Invalid request: unknown method '" + method->text + "'");
   }
 
-  std::size_t append_frame(std::string& out, std::string_view topic, std::string_view payload) const override {
+  std::size_t append_frame(std::string& out, std::string_view topic,
+                           std::string_view payload) const override {
     if (!combined_.load(std::memory_order_relaxed)) {
       out.append(payload);
       return 0;
@@ -186,7 +197,8 @@ class BinanceSession final : public VenueSession {
     if (combined_.load(std::memory_order_relaxed) && wrapped) {
       out.append(frame.text);
     } else {
-      append_frame(out, frame.topic, std::string_view(frame.text).substr(frame.payload_pos, frame.payload_len));
+      append_frame(out, frame.topic,
+                   std::string_view(frame.text).substr(frame.payload_pos, frame.payload_len));
     }
   }
 
@@ -211,9 +223,9 @@ struct DepthStream {
   // Levels changed since the last diff frame; the last size wins, 0 deletes.
   std::map<std::int64_t, std::int64_t, std::greater<>> bids;
   std::map<std::int64_t, std::int64_t> asks;
-  std::uint64_t first_id = 0;        // U of the next diff frame (0: nothing accumulated)
-  std::uint64_t last_diff_id = 0;    // u of the previous diff frame: the next frame's pu
-  std::uint64_t last_partial_id = 0; // u of the previous partial frame
+  std::uint64_t first_id = 0;         // U of the next diff frame (0: nothing accumulated)
+  std::uint64_t last_diff_id = 0;     // u of the previous diff frame: the next frame's pu
+  std::uint64_t last_partial_id = 0;  // u of the previous partial frame
   std::uint64_t partial_first_id = 0;
   std::string diff_topic;
   std::array<std::string, 3> partial_topics;
@@ -232,7 +244,8 @@ class BinanceFeed final : public VenueFeed {
       InstrumentTopics t;
       t.symbol = market.spec(i).symbol;
       std::string lower = t.symbol;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       t.book_ticker = lower + "@bookTicker";
       t.agg_trade = lower + "@aggTrade";
       t.force_order = lower + "@forceOrder";
@@ -241,7 +254,8 @@ class BinanceFeed final : public VenueFeed {
       for (std::size_t k = 0; k < kDepthIntervalsMs.size(); ++k) {
         t.depth[k].diff_topic = lower + "@depth" + std::string(kDepthSuffix[k]);
         for (std::size_t l = 0; l < kPartialLevels.size(); ++l)
-          t.depth[k].partial_topics[l] = lower + "@depth" + std::to_string(kPartialLevels[l]) + std::string(kDepthSuffix[k]);
+          t.depth[k].partial_topics[l] =
+              lower + "@depth" + std::to_string(kPartialLevels[l]) + std::string(kDepthSuffix[k]);
         t.depth[k].last_diff_id = t.depth[k].last_partial_id = market.book(i).last_update_id();
       }
       instruments_.push_back(std::move(t));
@@ -272,8 +286,8 @@ class BinanceFeed final : public VenueFeed {
       append_decimal(buf_, event.trade_price, spec.price_decimals);
       buf_ += "\",\"q\":\"";
       append_decimal(buf_, event.trade_size, spec.size_decimals);
-      buf_ += "\",\"f\":" + std::to_string(event.first_trade_id) + ",\"l\":" + std::to_string(event.last_trade_id) +
-              ",\"T\":" + std::to_string(trade_ms);
+      buf_ += "\",\"f\":" + std::to_string(event.first_trade_id) +
+              ",\"l\":" + std::to_string(event.last_trade_id) + ",\"T\":" + std::to_string(trade_ms);
       // m: the buyer is the maker, i.e. the aggressor sold.
       buf_ += event.taker == Side::ask ? ",\"m\":true" : ",\"m\":false";
       finish(sink, t.agg_trade, false);
@@ -289,10 +303,12 @@ class BinanceFeed final : public VenueFeed {
     }
   }
 
-  void on_clock(SyntheticMarket& market, std::int64_t mono_ns, std::int64_t wall_ms, FrameSink& sink) override {
+  void on_clock(SyntheticMarket& market, std::int64_t mono_ns, std::int64_t wall_ms,
+                FrameSink& sink) override {
     const std::int64_t now_ms = mono_ns / 1'000'000;
     if (next_depth_ms_[0] == 0) {
-      for (std::size_t k = 0; k < kDepthIntervalsMs.size(); ++k) next_depth_ms_[k] = now_ms + kDepthIntervalsMs[k];
+      for (std::size_t k = 0; k < kDepthIntervalsMs.size(); ++k)
+        next_depth_ms_[k] = now_ms + kDepthIntervalsMs[k];
       next_mark_1s_ms_ = now_ms + 1000;
       next_mark_3s_ms_ = now_ms + 3000;
       next_liquidation_ms_ = now_ms + 1000;
@@ -304,17 +320,21 @@ class BinanceFeed final : public VenueFeed {
     }
     if (now_ms >= next_mark_1s_ms_) {
       next_mark_1s_ms_ = advance(next_mark_1s_ms_, now_ms, 1000);
-      for (std::size_t i = 0; i < instruments_.size(); ++i) emit_mark(market, i, instruments_[i].mark_price_1s, wall_ms, sink);
+      for (std::size_t i = 0; i < instruments_.size(); ++i)
+        emit_mark(market, i, instruments_[i].mark_price_1s, wall_ms, sink);
     }
     if (now_ms >= next_mark_3s_ms_) {
       next_mark_3s_ms_ = advance(next_mark_3s_ms_, now_ms, 3000);
-      for (std::size_t i = 0; i < instruments_.size(); ++i) emit_mark(market, i, instruments_[i].mark_price_3s, wall_ms, sink);
+      for (std::size_t i = 0; i < instruments_.size(); ++i)
+        emit_mark(market, i, instruments_[i].mark_price_3s, wall_ms, sink);
     }
     if (now_ms >= next_liquidation_ms_) {
       next_liquidation_ms_ = advance(next_liquidation_ms_, now_ms, 1000);
       for (std::size_t i = 0; i < instruments_.size(); ++i) {
         // Roughly one liquidation per symbol every four seconds; the draw is skipped when nobody listens.
-        if (!sink.wanted(instruments_[i].force_order) || (wall_ms / 1000 + static_cast<std::int64_t>(i) * 7) % 4 != 0) continue;
+        if (!sink.wanted(instruments_[i].force_order) ||
+            (wall_ms / 1000 + static_cast<std::int64_t>(i) * 7) % 4 != 0)
+          continue;
         emit_liquidation(market, i, wall_ms, sink);
       }
     }
@@ -341,8 +361,8 @@ class BinanceFeed final : public VenueFeed {
     sink.emit(topic, buf_, slot, book_delta);
   }
 
-  void append_level(std::string_view price_key, std::string_view size_key, std::pair<std::int64_t, std::int64_t> level,
-                    const InstrumentSpec& spec) {
+  void append_level(std::string_view price_key, std::string_view size_key,
+                    std::pair<std::int64_t, std::int64_t> level, const InstrumentSpec& spec) {
     buf_.append(price_key);
     append_decimal(buf_, level.first, spec.price_decimals);
     buf_ += '"';
@@ -352,7 +372,8 @@ class BinanceFeed final : public VenueFeed {
   }
 
   template <class Levels>
-  void append_levels(std::string_view key, const Levels& levels, std::size_t max, const InstrumentSpec& spec) {
+  void append_levels(std::string_view key, const Levels& levels, std::size_t max,
+                     const InstrumentSpec& spec) {
     buf_.append(key);
     buf_ += '[';
     std::size_t n = 0;
@@ -372,11 +393,13 @@ class BinanceFeed final : public VenueFeed {
   void begin_depth(const InstrumentTopics& t, std::int64_t wall_ms, std::uint64_t first, std::uint64_t last,
                    std::uint64_t previous) {
     begin("depthUpdate", wall_ms);
-    buf_ += ",\"T\":" + std::to_string(wall_ms - static_cast<std::int64_t>(last % 7)) + ",\"s\":\"" + t.symbol +
-            "\",\"U\":" + std::to_string(first) + ",\"u\":" + std::to_string(last) + ",\"pu\":" + std::to_string(previous);
+    buf_ += ",\"T\":" + std::to_string(wall_ms - static_cast<std::int64_t>(last % 7)) + ",\"s\":\"" +
+            t.symbol + "\",\"U\":" + std::to_string(first) + ",\"u\":" + std::to_string(last) +
+            ",\"pu\":" + std::to_string(previous);
   }
 
-  void emit_depth(const SyntheticMarket& market, std::size_t i, std::size_t k, std::int64_t wall_ms, FrameSink& sink) {
+  void emit_depth(const SyntheticMarket& market, std::size_t i, std::size_t k, std::int64_t wall_ms,
+                  FrameSink& sink) {
     InstrumentTopics& t = instruments_[i];
     DepthStream& stream = t.depth[k];
     const InstrumentSpec& spec = market.spec(i);
@@ -406,7 +429,8 @@ class BinanceFeed final : public VenueFeed {
     stream.partial_first_id = 0;
   }
 
-  void emit_mark(SyntheticMarket& market, std::size_t i, const std::string& topic, std::int64_t wall_ms, FrameSink& sink) {
+  void emit_mark(SyntheticMarket& market, std::size_t i, const std::string& topic, std::int64_t wall_ms,
+                 FrameSink& sink) {
     if (!sink.wanted(topic)) return;
     const MarkSample m = market.sample_mark(i);
     begin("markPriceUpdate", wall_ms);
@@ -459,7 +483,8 @@ class BinanceFeed final : public VenueFeed {
 
 }  // namespace
 
-std::unique_ptr<VenueSession> BinanceUsdm::open_session(std::string_view target, unsigned& reject_status) const {
+std::unique_ptr<VenueSession> BinanceUsdm::open_session(std::string_view target,
+                                                        unsigned& reject_status) const {
   reject_status = 404;
   const auto q = target.find('?');
   std::string_view path = target.substr(0, q);

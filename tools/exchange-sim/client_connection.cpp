@@ -43,8 +43,9 @@ constexpr std::size_t kReplayBatch = 1024;
 bool valid_websocket_key(std::string_view key) {
   // RFC 6455 §4.1: base64 of 16 random bytes, hence 22 significant characters and "==".
   if (key.size() != 24 || key.substr(22) != "==") return false;
-  return std::all_of(key.begin(), key.begin() + 22,
-                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/'; });
+  return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+  });
 }
 
 }  // namespace
@@ -74,9 +75,9 @@ void ClientConnection::enqueue(std::string_view topic, std::string_view payload,
   const std::size_t start = outbox_.bytes.size();
   const std::size_t at = session_->append_frame(outbox_.bytes, topic, payload);
   const std::size_t length = outbox_.bytes.size() - start;
-  outbox_.frames.push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(length),
-                            stamp_slot == kNoSendStamp ? kNoStamp : static_cast<std::uint32_t>(at + stamp_slot),
-                            book_delta});
+  outbox_.frames.push_back(
+      {static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(length),
+       stamp_slot == kNoSendStamp ? kNoStamp : static_cast<std::uint32_t>(at + stamp_slot), book_delta});
   if (outbox_.bytes.size() > server_.config->max_backlog_bytes) overflowed_ = true;
 }
 
@@ -154,7 +155,8 @@ bool ClientConnection::tls_accept() {
     if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return false;
     const std::int64_t left_ms = (deadline - engine::monotonic_ns()) / 1'000'000;
     if (left_ms <= 0) return false;
-    wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
+    wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+         static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
   }
 }
 
@@ -193,7 +195,8 @@ bool ClientConnection::read_upgrade_request() {
       if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return false;
       const std::int64_t left_ms = (deadline - engine::monotonic_ns()) / 1'000'000;
       if (left_ms <= 0) return false;
-      wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
+      wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+           static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
       continue;
     }
     in.append(buf, static_cast<std::size_t>(n));
@@ -251,8 +254,8 @@ bool ClientConnection::read_upgrade_request() {
     target_ = target;
   }
   answer_http(101, "Switching Protocols",
-              "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + io::websocket_accept_key(key) +
-                  "\r\n",
+              "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+                  io::websocket_accept_key(key) + "\r\n",
               "");
   return tls_out_pos_ == tls_out_.size();
 }
@@ -292,8 +295,8 @@ ssize_t ClientConnection::on_wslay_recv(wslay_event_context_ptr ctx, std::uint8_
   return -1;
 }
 
-ssize_t ClientConnection::on_wslay_send(wslay_event_context_ptr ctx, const std::uint8_t* data, std::size_t len, int,
-                                        void* self_ptr) {
+ssize_t ClientConnection::on_wslay_send(wslay_event_context_ptr ctx, const std::uint8_t* data,
+                                        std::size_t len, int, void* self_ptr) {
   auto* self = static_cast<ClientConnection*>(self_ptr);
   if (self->tls_out_.size() - self->tls_out_pos_ >= kTlsHighWater) {
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
@@ -361,17 +364,18 @@ bool ClientConnection::flush_tls() {
 }
 
 bool ClientConnection::backpressured() const {
-  return tls_out_.size() - tls_out_pos_ >= kTlsHighWater || wslay_event_get_queued_msg_count(ws_) >= kMaxQueuedMessages;
+  return tls_out_.size() - tls_out_pos_ >= kTlsHighWater ||
+         wslay_event_get_queued_msg_count(ws_) >= kMaxQueuedMessages;
 }
 
 void ClientConnection::send_outbox() {
   if (backpressured()) return;
-  Outbox batch;
   {
     std::lock_guard lock(mutex_);
     if (outbox_.frames.empty()) return;
-    std::swap(batch, outbox_);
+    std::swap(draining_, outbox_);
   }
+  Outbox& batch = draining_;
   SimCounters& counters = *server_.counters;
   const bool silent = silent_.load(std::memory_order_relaxed);
   std::uint64_t sent = 0;
@@ -392,6 +396,8 @@ void ClientConnection::send_outbox() {
   }
   counters.frames_sent.add(sent);
   if (withheld) counters.frames_withheld.add(withheld);
+  batch.bytes.clear();
+  batch.frames.clear();
 }
 
 void ClientConnection::send_replay(std::int64_t now_ns, int& timeout_ms) {
@@ -417,7 +423,8 @@ void ClientConnection::send_replay(std::int64_t now_ns, int& timeout_ms) {
     }
     const RecordedFrame& f = frames[replay_next_];
     if (speed > 0) {
-      const auto due = replay_start_ns_ + static_cast<std::int64_t>((f.recv_s - frames.front().recv_s) / speed * 1e9);
+      const auto due =
+          replay_start_ns_ + static_cast<std::int64_t>((f.recv_s - frames.front().recv_s) / speed * 1e9);
       if (due > now_ns) {
         timeout_ms = std::min<int>(timeout_ms, static_cast<int>((due - now_ns + 999'999) / 1'000'000));
         break;
@@ -489,7 +496,8 @@ void ClientConnection::serve() {
     }
     for (int n = malformed_requested_.exchange(0); n > 0; --n) {
       // A frame cut mid-event, the way a buggy gateway truncates: valid UTF-8, invalid JSON.
-      queue_text(R"({"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"67012.)", true);
+      queue_text(R"({"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"67012.)",
+                 true);
     }
     if (now >= next_ping) {
       const std::string payload = std::to_string(++ping_count);
@@ -497,18 +505,22 @@ void ClientConnection::serve() {
       if (wslay_event_queue_msg(ws_, &ping) == 0) counters.pings_sent.add();
       next_ping = now + ping_ns;
     }
-    timeout_ms = std::min<int>(timeout_ms, static_cast<int>(std::max<std::int64_t>(0, (next_ping - now) / 1'000'000 + 1)));
+    timeout_ms = std::min<int>(
+        timeout_ms, static_cast<int>(std::max<std::int64_t>(0, (next_ping - now) / 1'000'000 + 1)));
     if (wslay_event_want_write(ws_) && wslay_event_send(ws_) != 0) return;
     if (!flush_tls()) return;
-    if (!wslay_event_want_read(ws_) && !wslay_event_want_write(ws_) && tls_out_pos_ == tls_out_.size()) return;
+    if (!wslay_event_want_read(ws_) && !wslay_event_want_write(ws_) && tls_out_pos_ == tls_out_.size())
+      return;
     // wslay still holds frames but the socket took everything offered: go again at once. When the socket
     // is full (want_pollout_), poll waits for it to drain instead.
     if (wslay_event_want_write(ws_) && !want_pollout_) timeout_ms = 0;
     readable = wait(static_cast<short>(POLLIN | (want_pollout_ ? POLLOUT : 0)), timeout_ms);
   }
-  // Server shutdown: a best-effort close frame (1001 going away) and close_notify, never waiting for the peer.
+  // Server shutdown: a best-effort close frame (1001 going away) and close_notify, never waiting for the
+  // peer.
   const char reason[] = "server shutting down";
-  wslay_event_queue_close(ws_, WSLAY_CODE_GOING_AWAY, reinterpret_cast<const std::uint8_t*>(reason), sizeof reason - 1);
+  wslay_event_queue_close(ws_, WSLAY_CODE_GOING_AWAY, reinterpret_cast<const std::uint8_t*>(reason),
+                          sizeof reason - 1);
   wslay_event_send(ws_);
   flush_tls();
   SSL_shutdown(ssl_);

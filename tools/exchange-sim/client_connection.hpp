@@ -78,7 +78,8 @@ class ClientConnection {
 
   bool tls_accept();
   bool read_upgrade_request();
-  void answer_http(unsigned status, std::string_view reason, std::string_view extra_headers, std::string_view body);
+  void answer_http(unsigned status, std::string_view reason, std::string_view extra_headers,
+                   std::string_view body);
   void serve();
   bool wait(short events, int timeout_ms);
   bool read_client();
@@ -92,7 +93,8 @@ class ClientConnection {
 
   // wslay callbacks
   static ssize_t on_wslay_recv(wslay_event_context_ptr, std::uint8_t* buf, std::size_t len, int, void* self);
-  static ssize_t on_wslay_send(wslay_event_context_ptr, const std::uint8_t* data, std::size_t len, int, void* self);
+  static ssize_t on_wslay_send(wslay_event_context_ptr, const std::uint8_t* data, std::size_t len, int,
+                               void* self);
   static void on_wslay_message(wslay_event_context_ptr, const wslay_event_on_msg_recv_arg* arg, void* self);
   void on_message(const wslay_event_on_msg_recv_arg& arg);
 
@@ -113,11 +115,12 @@ class ClientConnection {
 
   // Replay cursor (connection thread only).
   std::size_t replay_next_ = 0;
-  std::vector<std::string> served_;  // sorted copy of topics_ for the replay filter
+  std::vector<std::string> served_;   // sorted copy of topics_ for the replay filter
   std::int64_t replay_start_ns_ = 0;  // 0: not started (no subscription yet)
 
   mutable std::mutex mutex_;  // guards outbox_, topics_, closed_
   Outbox outbox_;
+  Outbox draining_;  // connection thread: the batch being sent; swapped back empty to reuse its capacity
   std::vector<std::string> topics_;
   bool closed_ = false;
   bool overflowed_ = false;

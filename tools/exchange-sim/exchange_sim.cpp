@@ -60,7 +60,8 @@ class FanOut final : public FrameSink {
   bool wanted(std::string_view topic) const override { return routes_.find(topic) != routes_.end(); }
   bool idle() const { return routes_.empty(); }
 
-  void emit(std::string_view topic, std::string_view payload, std::size_t stamp_slot, bool book_delta) override {
+  void emit(std::string_view topic, std::string_view payload, std::size_t stamp_slot,
+            bool book_delta) override {
     const auto it = routes_.find(topic);
     if (it == routes_.end()) return;
     for (const auto& connection : it->second) {
@@ -86,7 +87,8 @@ class FanOut final : public FrameSink {
   }
 
  private:
-  std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>, TopicHash, std::equal_to<>> routes_;
+  std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>, TopicHash, std::equal_to<>>
+      routes_;
   std::unordered_set<ClientConnection*> touched_;
   std::uint64_t deliveries_ = 0;
 };
@@ -156,8 +158,8 @@ struct ExchangeSim::State {
     BIO* key_bio = BIO_new_mem_buf(certs.key_pem.data(), static_cast<int>(certs.key_pem.size()));
     EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
     BIO_free(key_bio);
-    const bool ok = cert && key && SSL_CTX_use_certificate(tls, cert) == 1 && SSL_CTX_use_PrivateKey(tls, key) == 1 &&
-                    SSL_CTX_check_private_key(tls) == 1;
+    const bool ok = cert && key && SSL_CTX_use_certificate(tls, cert) == 1 &&
+                    SSL_CTX_use_PrivateKey(tls, key) == 1 && SSL_CTX_check_private_key(tls) == 1;
     X509_free(cert);
     EVP_PKEY_free(key);
     if (!ok) return {openssl_error("loading the loopback certificate")};
@@ -249,7 +251,8 @@ struct ExchangeSim::State {
       }
       // With no subscriber at all the market stands still: nobody could tell, and it costs nothing.
       if (fanout.idle()) credit = 0;
-      const auto max_events = static_cast<std::uint64_t>(std::max(16.0, std::max(earned, credit) * kMaxEventsPerFrame));
+      const auto max_events =
+          static_cast<std::uint64_t>(std::max(16.0, std::max(earned, credit) * kMaxEventsPerFrame));
       std::uint64_t events = 0;
       while (credit >= 1 && events < max_events) {
         feed->on_event(market, market.step(), wall_ms, fanout);
@@ -273,7 +276,9 @@ struct ExchangeSim::State {
 
 ExchangeSim::ExchangeSim(ExchangeSimConfig config) : state_(std::make_unique<State>(std::move(config))) {}
 
-ExchangeSim::~ExchangeSim() { stop(); }
+ExchangeSim::~ExchangeSim() {
+  stop();
+}
 
 StartResult ExchangeSim::start() {
   State& s = *state_;
@@ -285,7 +290,8 @@ StartResult ExchangeSim::start() {
     } catch (const std::exception& e) {
       return {e.what()};
     }
-    if (s.capture.frames.empty()) return {"capture " + s.config.replay_file + " has no frames for " + std::string(s.venue.id())};
+    if (s.capture.frames.empty())
+      return {"capture " + s.config.replay_file + " has no frames for " + std::string(s.venue.id())};
   } else {
     try {
       SyntheticMarket probe(make_instrument_specs(s.config.symbols, s.config.instruments), s.config.seed);
@@ -314,9 +320,7 @@ void ExchangeSim::stop() {
   if (!s.started || s.stopping.exchange(true)) return;
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(s.stop_fd, &one, sizeof one);
-  {
-    std::lock_guard lock(s.feed_mutex);
-  }
+  { std::lock_guard lock(s.feed_mutex); }
   s.feed_wake.notify_all();
   if (s.acceptor.joinable()) s.acceptor.join();
   if (s.feed.joinable()) s.feed.join();
@@ -332,9 +336,15 @@ void ExchangeSim::stop() {
   s.listen_fd = -1;
 }
 
-std::uint16_t ExchangeSim::port() const { return state_->port; }
-const std::string& ExchangeSim::ca_pem() const { return state_->ca_pem; }
-std::string_view ExchangeSim::venue() const { return state_->venue.id(); }
+std::uint16_t ExchangeSim::port() const {
+  return state_->port;
+}
+const std::string& ExchangeSim::ca_pem() const {
+  return state_->ca_pem;
+}
+std::string_view ExchangeSim::venue() const {
+  return state_->venue.id();
+}
 
 ExchangeSimStats ExchangeSim::stats() const {
   const SimCounters& c = state_->counters;
@@ -366,7 +376,8 @@ std::vector<ConnectionInfo> ExchangeSim::connections() const {
 
 namespace {
 template <class Action>
-std::size_t for_connections(const std::vector<std::shared_ptr<ClientConnection>>& all, std::uint64_t id, Action action) {
+std::size_t for_connections(const std::vector<std::shared_ptr<ClientConnection>>& all, std::uint64_t id,
+                            Action action) {
   std::size_t reached = 0;
   for (const auto& c : all) {
     if (c->finished() || (id != ExchangeSim::kAllConnections && c->id() != id)) continue;
@@ -381,10 +392,12 @@ std::size_t ExchangeSim::disconnect(std::uint64_t connection) {
   return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_disconnect(); });
 }
 std::size_t ExchangeSim::set_silent(bool silent, std::uint64_t connection) {
-  return for_connections(state_->snapshot(), connection, [silent](ClientConnection& c) { c.set_silent(silent); });
+  return for_connections(state_->snapshot(), connection,
+                         [silent](ClientConnection& c) { c.set_silent(silent); });
 }
 std::size_t ExchangeSim::send_malformed_json(std::uint64_t connection) {
-  return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_malformed_frame(); });
+  return for_connections(state_->snapshot(), connection,
+                         [](ClientConnection& c) { c.request_malformed_frame(); });
 }
 std::size_t ExchangeSim::skip_depth_update(std::uint64_t connection) {
   return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_gap(); });

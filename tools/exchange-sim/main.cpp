@@ -28,12 +28,19 @@ int main(int argc, char** argv) {
   double duration_s = 0;
   unsigned ping_ms = static_cast<unsigned>(config.ping_interval.count());
   app.add_option("--port", config.port, "TCP port on 127.0.0.1 (0: ephemeral)")->capture_default_str();
-  app.add_option("--instruments", config.instruments, "generated instruments SIM0USDT...")->capture_default_str();
-  app.add_option("--symbols", config.symbols, "instrument symbols instead, e.g. BTCUSDT,ETHUSDT")->delimiter(',');
-  app.add_option("--rate", config.rate, "frames per second over all connections")->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("--instruments", config.instruments, "generated instruments SIM0USDT...")
+      ->capture_default_str();
+  app.add_option("--symbols", config.symbols, "instrument symbols instead, e.g. BTCUSDT,ETHUSDT")
+      ->delimiter(',');
+  app.add_option("--rate", config.rate, "frames per second over all connections")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", config.seed, "random-walk seed")->capture_default_str();
-  app.add_flag("--stamp-send-ns", config.stamp_send_ns, "add \"sim_ns\" (CLOCK_MONOTONIC send time) to events");
-  app.add_option("--ping-interval-ms", ping_ms, "server ping interval")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--stamp-send-ns", config.stamp_send_ns,
+               "add \"sim_ns\" (CLOCK_MONOTONIC send time) to events");
+  app.add_option("--ping-interval-ms", ping_ms, "server ping interval")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--replay", config.replay_file, "replay a cryptofeed raw capture instead of the random walk")
       ->check(CLI::ExistingFile);
   app.add_option("--speed", config.replay_speed, "replay pace factor (0: as fast as clients read)")
@@ -41,7 +48,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--loop", config.replay_loop, "restart the replay at its end");
   app.add_option("--ca-out", ca_out, "write the CA certificate (PEM) here (default: a file in $TMPDIR)");
-  app.add_option("--duration", duration_s, "seconds to run (0: until SIGINT/SIGTERM)")->check(CLI::NonNegativeNumber);
+  app.add_option("--duration", duration_s, "seconds to run (0: until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   config.ping_interval = std::chrono::milliseconds(ping_ms);
 
@@ -79,9 +87,12 @@ int main(int argc, char** argv) {
     const auto s = sim.stats();
     std::cerr << "exchange-sim: conns=" << s.connections_open << " frames/s=" << (s.frames_sent - last_frames)
               << " frames=" << s.frames_sent << " subs=" << s.client_messages << " pongs=" << s.pongs_received
-              << " slow_drops=" << s.slow_consumer_disconnects << " lag_resets=" << s.generator_lag_resets << "\n";
+              << " slow_drops=" << s.slow_consumer_disconnects << " lag_resets=" << s.generator_lag_resets
+              << "\n";
     last_frames = s.frames_sent;
-    if (duration_s > 0 && std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(duration_s)) break;
+    if (duration_s > 0 &&
+        std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(duration_s))
+      break;
   }
   sim.stop();
   if (temporary_ca) std::remove(ca_out.c_str());

@@ -1,6 +1,7 @@
 #include "tools/exchange-sim/synthetic_market.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 #include <stdexcept>
@@ -26,21 +27,27 @@ InstrumentSpec known_spec(const std::string& symbol) {
     std::int64_t typical_size;
   };
   static constexpr Known kKnown[] = {
-      {"BTCUSDT", 2, 10, 3, 6'701'210, 250},       {"ETHUSDT", 2, 1, 3, 350'012, 2'500},
-      {"SOLUSDT", 4, 100, 0, 1'450'000, 40},       {"BNBUSDT", 3, 10, 2, 590'120, 300},
-      {"XRPUSDT", 4, 1, 1, 5'123, 20'000},         {"DOGEUSDT", 5, 1, 0, 12'345, 5'000},
+      {"BTCUSDT", 2, 10, 3, 6'701'210, 250}, {"ETHUSDT", 2, 1, 3, 350'012, 2'500},
+      {"SOLUSDT", 4, 100, 0, 1'450'000, 40}, {"BNBUSDT", 3, 10, 2, 590'120, 300},
+      {"XRPUSDT", 4, 1, 1, 5'123, 20'000},   {"DOGEUSDT", 5, 1, 0, 12'345, 5'000},
   };
   for (const auto& k : kKnown)
-    if (symbol == k.symbol) return {symbol, k.price_decimals, k.tick, k.size_decimals, k.start_price, k.typical_size};
+    if (symbol == k.symbol)
+      return {symbol, k.price_decimals, k.tick, k.size_decimals, k.start_price, k.typical_size};
   return {symbol, 4, 1, 0, 1'000'000, 100};
 }
 
 }  // namespace
 
-std::vector<InstrumentSpec> make_instrument_specs(const std::vector<std::string>& symbols, std::size_t count) {
+std::vector<InstrumentSpec> make_instrument_specs(const std::vector<std::string>& symbols,
+                                                  std::size_t count) {
   std::vector<InstrumentSpec> specs;
   if (!symbols.empty()) {
-    for (const auto& s : symbols) specs.push_back(known_spec(s));
+    for (std::string s : symbols) {
+      // Venue symbols are upper case in payloads; stream names lower-case them.
+      std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+      specs.push_back(known_spec(s));
+    }
     return specs;
   }
   for (std::size_t i = 0; i < count; ++i) {
@@ -71,7 +78,7 @@ void append_decimal(std::string& out, std::int64_t units, int decimals) {
 }
 
 SyntheticMarket::SyntheticMarket(std::vector<InstrumentSpec> specs, std::uint64_t seed, std::size_t depth)
-    : depth_(std::max<std::size_t>(depth, 20)), rng_(seed) {
+    : depth_(std::max<std::size_t>(depth, 20)), rng_(seed), clock_rng_(seed ^ 0x9E3779B97F4A7C15ULL) {
   if (specs.empty()) throw std::invalid_argument("synthetic market: no instruments");
   // Start ids in the range real USD-M ids have (~6e11 in 2021 captures) so that 32-bit truncation bugs show.
   next_update_id_ = 600'000'000'000ULL + (rng_() % 1'000'000);
@@ -99,7 +106,8 @@ std::int64_t SyntheticMarket::random_size(const InstrumentSpec& spec) {
   // Heavy-tailed sizes: mostly around the typical size, occasionally a large resting order.
   std::exponential_distribution<double> dist(1.0);
   const double factor = 0.05 + dist(rng_) * (rng_() % 16 == 0 ? 8.0 : 1.0);
-  return std::max<std::int64_t>(1, static_cast<std::int64_t>(static_cast<double>(spec.typical_size) * factor));
+  return std::max<std::int64_t>(1,
+                                static_cast<std::int64_t>(static_cast<double>(spec.typical_size) * factor));
 }
 
 void SyntheticMarket::set_level(Instrument& inst, Side side, std::int64_t price, std::int64_t size) {
@@ -208,11 +216,15 @@ void SyntheticMarket::keep_depth(Instrument& inst) {
   // A thin side is refilled at its far end; a side grown past 1.5x depth loses its farthest level. Keeps
   // every partial-depth frame full and the diff stream busy at the edges, as a real book is.
   while (inst.book.bids_.size() < depth_)
-    set_level(inst, Side::bid, inst.book.bids_.rbegin()->first - tick * (1 + rng_() % 2), random_size(inst.spec));
+    set_level(inst, Side::bid, inst.book.bids_.rbegin()->first - tick * (1 + rng_() % 2),
+              random_size(inst.spec));
   while (inst.book.asks_.size() < depth_)
-    set_level(inst, Side::ask, inst.book.asks_.rbegin()->first + tick * (1 + rng_() % 2), random_size(inst.spec));
-  while (inst.book.bids_.size() > depth_ + depth_ / 2) set_level(inst, Side::bid, inst.book.bids_.rbegin()->first, 0);
-  while (inst.book.asks_.size() > depth_ + depth_ / 2) set_level(inst, Side::ask, inst.book.asks_.rbegin()->first, 0);
+    set_level(inst, Side::ask, inst.book.asks_.rbegin()->first + tick * (1 + rng_() % 2),
+              random_size(inst.spec));
+  while (inst.book.bids_.size() > depth_ + depth_ / 2)
+    set_level(inst, Side::bid, inst.book.bids_.rbegin()->first, 0);
+  while (inst.book.asks_.size() > depth_ + depth_ / 2)
+    set_level(inst, Side::ask, inst.book.asks_.rbegin()->first, 0);
   // A spread wider than three ticks is closed by a new quote inside it, as market makers would.
   if (inst.book.asks_.begin()->first - inst.book.bids_.begin()->first > 3 * tick)
     set_level(inst, Side::bid, inst.book.bids_.begin()->first + tick, random_size(inst.spec));
@@ -227,12 +239,12 @@ MarkSample SyntheticMarket::sample_mark(std::size_t i) {
   // Funding drifts slowly around its baseline and is clamped to the usual +-0.75% cap.
   std::normal_distribution<double> drift(0.0, 150.0);
   inst.funding_rate = std::clamp<std::int64_t>(
-      inst.funding_rate + static_cast<std::int64_t>(drift(rng_)) - (inst.funding_rate - 10'000) / 50, -750'000,
-      750'000);
+      inst.funding_rate + static_cast<std::int64_t>(drift(clock_rng_)) - (inst.funding_rate - 10'000) / 50,
+      -750'000, 750'000);
   MarkSample s;
-  s.mark_price = mid + static_cast<std::int64_t>(noise(rng_));
-  s.index_price = mid + static_cast<std::int64_t>(noise(rng_));
-  s.settle_price = s.index_price + static_cast<std::int64_t>(noise(rng_) / 4);
+  s.mark_price = mid + static_cast<std::int64_t>(noise(clock_rng_));
+  s.index_price = mid + static_cast<std::int64_t>(noise(clock_rng_));
+  s.settle_price = s.index_price + static_cast<std::int64_t>(noise(clock_rng_) / 4);
   s.funding_rate = inst.funding_rate;
   return s;
 }
@@ -240,13 +252,18 @@ MarkSample SyntheticMarket::sample_mark(std::size_t i) {
 Liquidation SyntheticMarket::sample_liquidation(std::size_t i) {
   Instrument& inst = instruments_[i];
   Liquidation l;
-  l.side = rng_() % 2 == 0 ? Side::bid : Side::ask;
+  l.side = clock_rng_() % 2 == 0 ? Side::bid : Side::ask;
   // A forced sell is priced through the bid (an IOC that must fill), a forced buy through the ask.
-  const auto slip = static_cast<std::int64_t>(1 + rng_() % 10) * inst.spec.tick;
-  l.price = l.side == Side::ask ? inst.book.bids_.begin()->first - slip : inst.book.asks_.begin()->first + slip;
+  const auto slip = static_cast<std::int64_t>(1 + clock_rng_() % 10) * inst.spec.tick;
+  l.price =
+      l.side == Side::ask ? inst.book.bids_.begin()->first - slip : inst.book.asks_.begin()->first + slip;
   const std::int64_t scale = pow10(MarkSample::kDecimals - inst.spec.price_decimals);
-  l.average_price = (l.side == Side::ask ? inst.book.bids_.begin()->first : inst.book.asks_.begin()->first) * scale;
-  l.size = random_size(inst.spec);
+  l.average_price =
+      (l.side == Side::ask ? inst.book.bids_.begin()->first : inst.book.asks_.begin()->first) * scale;
+  l.size = std::max<std::int64_t>(
+      1,
+      inst.spec.typical_size / 4 +
+          static_cast<std::int64_t>(clock_rng_() % static_cast<std::uint64_t>(inst.spec.typical_size * 2)));
   return l;
 }
 

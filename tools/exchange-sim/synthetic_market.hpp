@@ -1,7 +1,7 @@
 #pragma once
 // A random-walk market that any simulated venue can render: per instrument, an L2 book whose mid walks in
-// ticks, trades at the touch, a mark/index price and a funding rate. Prices and sizes are integers in units of
-// the instrument's decimal precision, so every venue prints them exactly as an exchange does ("67012.10"),
+// ticks, trades at the touch, a mark/index price and a funding rate. Prices and sizes are integers in units
+// of the instrument's decimal precision, so every venue prints them exactly as an exchange does ("67012.10"),
 // with no float rounding. Deterministic for a given seed and call sequence.
 #include <cstddef>
 #include <cstdint>
@@ -14,12 +14,12 @@
 namespace sigflow::tools {
 
 struct InstrumentSpec {
-  std::string symbol;              // the venue's own symbol, e.g. "BTCUSDT"
-  int price_decimals = 2;          // digits after the point in price strings
-  std::int64_t tick = 1;           // price step, in units of 10^-price_decimals
-  int size_decimals = 3;           // digits after the point in size strings
-  std::int64_t start_price = 0;    // initial best bid, in units of 10^-price_decimals (a multiple of tick)
-  std::int64_t typical_size = 1;   // a typical level size, in units of 10^-size_decimals
+  std::string symbol;             // the venue's own symbol, e.g. "BTCUSDT"
+  int price_decimals = 2;         // digits after the point in price strings
+  std::int64_t tick = 1;          // price step, in units of 10^-price_decimals
+  int size_decimals = 3;          // digits after the point in size strings
+  std::int64_t start_price = 0;   // initial best bid, in units of 10^-price_decimals (a multiple of tick)
+  std::int64_t typical_size = 1;  // a typical level size, in units of 10^-size_decimals
 };
 
 // Specs for `symbols` (real-looking precision for well-known perpetuals, a neutral default otherwise), or,
@@ -84,7 +84,7 @@ struct MarkSample {
 };
 
 struct Liquidation {
-  Side side = Side::ask;  // the forced order's side: ask = a long position being sold
+  Side side = Side::ask;           // the forced order's side: ask = a long position being sold
   std::int64_t price = 0;          // limit price, book units
   std::int64_t average_price = 0;  // MarkSample::kDecimals units
   std::int64_t size = 0;
@@ -124,6 +124,9 @@ class SyntheticMarket {
   std::vector<Instrument> instruments_;
   std::size_t depth_;
   std::mt19937_64 rng_;
+  // Mark, funding and liquidation draws happen on the venue's clock, not per event; a separate generator
+  // keeps the sequence of book events a function of the seed alone.
+  std::mt19937_64 clock_rng_;
   std::uint64_t next_update_id_;
   std::uint64_t next_trade_id_ = 1'000'000;
   std::uint64_t next_aggregate_id_ = 500'000;

@@ -53,14 +53,15 @@ class VenueFeed {
   virtual void on_event(const SyntheticMarket& market, const MarketEvent& event, std::int64_t wall_ms,
                         FrameSink& sink) = 0;
   // Time passed; render the interval streams that are due (partial depth, diffs, mark price).
-  virtual void on_clock(SyntheticMarket& market, std::int64_t mono_ns, std::int64_t wall_ms, FrameSink& sink) = 0;
+  virtual void on_clock(SyntheticMarket& market, std::int64_t mono_ns, std::int64_t wall_ms,
+                        FrameSink& sink) = 0;
 };
 
 // A frame read from a capture, with its topic located so that each connection can be sent only what it
 // subscribed to.
 struct RecordedFrame {
-  std::string text;           // the frame exactly as the venue sent it
-  std::string topic;          // the topic a subscriber names to receive it
+  std::string text;             // the frame exactly as the venue sent it
+  std::string topic;            // the topic a subscriber names to receive it
   std::size_t payload_pos = 0;  // the event inside the frame (for a combined-stream wrapper: its "data")
   std::size_t payload_len = 0;
   bool book_delta = false;
@@ -78,7 +79,8 @@ class VenueSession {
   virtual std::string on_client_text(std::string_view text) = 0;
   // Appends the frame carrying `payload` of `topic` as this connection receives it; returns the payload's
   // offset within the appended bytes. Called from the feed thread, concurrently with the methods above.
-  virtual std::size_t append_frame(std::string& out, std::string_view topic, std::string_view payload) const = 0;
+  virtual std::size_t append_frame(std::string& out, std::string_view topic,
+                                   std::string_view payload) const = 0;
   // Appends a recorded frame as this connection receives it (byte-exact when the shapes match).
   virtual void append_recorded_frame(std::string& out, const RecordedFrame& frame) const = 0;
 };
@@ -90,7 +92,8 @@ class Venue {
   virtual std::string_view id() const = 0;
   // A session for an upgrade request target (path and query), or nullptr with the HTTP status to answer
   // instead (404: no such endpoint, 400: a malformed stream list).
-  virtual std::unique_ptr<VenueSession> open_session(std::string_view target, unsigned& reject_status) const = 0;
+  virtual std::unique_ptr<VenueSession> open_session(std::string_view target,
+                                                     unsigned& reject_status) const = 0;
   virtual std::unique_ptr<VenueFeed> make_feed(const SyntheticMarket& market, bool stamp_send_ns) const = 0;
   // Locates the topic of a recorded frame; nullopt for frames this venue cannot attribute (not replayed).
   virtual std::optional<RecordedFrame> read_recorded_frame(std::string text, double recv_s) const = 0;

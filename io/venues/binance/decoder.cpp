@@ -194,7 +194,7 @@ struct Decoder::State {
     error_length = 0;
     for (std::string_view part : {a, b, c, d}) {
       const std::size_t n = std::min(part.size(), sizeof(error) - error_length);
-      std::memcpy(error + error_length, part.data(), n);
+      if (n != 0) std::memcpy(error + error_length, part.data(), n);
       error_length += n;
     }
     return code;
@@ -869,7 +869,7 @@ DecodeError Decoder::decode_rest_depth(std::string_view body, std::string_view s
       return s.fail(DecodeError::kFrameTooLarge, "out of memory for the REST body");
     }
   }
-  std::memcpy(s.rest_buffer.get(), body.data(), body.size());
+  if (!body.empty()) std::memcpy(s.rest_buffer.get(), body.data(), body.size());
   std::memset(s.rest_buffer.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
   const DecodeError r = s.decode(s.rest_buffer.get(), body.size(), needed, recv_ns, {}, out);
   if (r != DecodeError::kNone) return r;
