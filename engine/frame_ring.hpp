@@ -62,30 +62,19 @@ class FrameRing {
   // Appends payload bytes to the frame begun last. Returns false (and poisons the frame, so that commit
   // fails too) when the arena has no room: the consumer is behind or the frame is larger than the arena.
   bool append(std::string_view chunk) noexcept {
-    if (!pending_ok_) return false;
-    const std::size_t need = pending_len_ + chunk.size() + kFramePadding;
-    if (need > capacity_) return pending_ok_ = false;
-    std::size_t phys = pending_start_ % capacity_;
-    if (phys + need > capacity_) {
-      // The frame would run past the arena's end: move what we have to the front so that the payload
-      // stays contiguous. The skipped tail is freed when the consumer releases this frame.
-      const std::uint64_t moved_start = pending_start_ + (capacity_ - phys);
-      if (!has_room(moved_start + need)) return pending_ok_ = false;
-      std::memmove(arena_.get(), arena_.get() + phys, pending_len_);
-      pending_start_ = moved_start;
-      phys = 0;
-    } else if (!has_room(pending_start_ + need)) {
-      return pending_ok_ = false;
+    if (!pending_ok_ || !reserve(chunk.size())) return false;
+    if (!chunk.empty()) {  // an empty view may carry a null pointer, which memcpy must not see
+      std::memcpy(arena_.get() + pending_start_ % capacity_ + pending_len_, chunk.data(), chunk.size());
+      pending_len_ += chunk.size();
     }
-    std::memcpy(arena_.get() + phys + pending_len_, chunk.data(), chunk.size());
-    pending_len_ += chunk.size();
     return true;
   }
 
   // Publishes the frame. Returns false when the frame was poisoned or the descriptor queue is full; the
   // frame is then dropped and its space reused.
   bool commit() noexcept {
-    if (!pending_ok_) return false;
+    // An empty frame still needs room for its padding.
+    if (!pending_ok_ || !reserve(0)) return false;
     pending_ok_ = false;
     const std::size_t phys = pending_start_ % capacity_;
     std::memset(arena_.get() + phys + pending_len_, 0, kFramePadding);
@@ -138,6 +127,25 @@ class FrameRing {
 
   static constexpr std::size_t round_up(std::size_t n) noexcept {
     return (n + kCacheLine - 1) / kCacheLine * kCacheLine;
+  }
+
+  // Makes room for `extra` more payload bytes plus the padding, contiguous with what the pending frame
+  // already holds; poisons the frame when there is none.
+  bool reserve(std::size_t extra) noexcept {
+    const std::size_t need = pending_len_ + extra + kFramePadding;
+    if (need > capacity_) return pending_ok_ = false;
+    const std::size_t phys = pending_start_ % capacity_;
+    if (phys + need > capacity_) {
+      // The frame would run past the arena's end: move what we have to the front so that the payload
+      // stays contiguous. The skipped tail is freed when the consumer releases this frame.
+      const std::uint64_t moved_start = pending_start_ + (capacity_ - phys);
+      if (!has_room(moved_start + need)) return pending_ok_ = false;
+      std::memmove(arena_.get(), arena_.get() + phys, pending_len_);
+      pending_start_ = moved_start;
+    } else if (!has_room(pending_start_ + need)) {
+      return pending_ok_ = false;
+    }
+    return true;
   }
 
   // True when the arena may be written up to virtual position `end` without overtaking the consumer.

@@ -125,3 +125,27 @@ TEST(FrameRing, TwoThreadsDeliverEveryAcceptedFrameInOrder) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(FrameRing, EmptyFramesAndEmptyChunksAreCarried) {
+  sigflow::engine::FrameRing ring(256, 8);
+  ring.begin(1, 1);
+  ASSERT_TRUE(ring.commit());  // no append at all
+  ASSERT_TRUE(ring.push(1, 2, std::string_view()));
+  int seen = 0;
+  ring.consume([&](const sigflow::engine::FrameView& f) {
+    EXPECT_TRUE(f.bytes.empty());
+    ++seen;
+  });
+  EXPECT_EQ(seen, 2);
+  // Padding-only frames still take arena space: a full arena refuses one.
+  int accepted = 0;
+  for (int i = 0; i < 8; ++i) {
+    ring.begin(1, i);
+    accepted += ring.commit() ? 1 : 0;
+  }
+  EXPECT_EQ(accepted, 4);  // 256 bytes / 64 bytes of padding each
+}
+
+}  // namespace
