@@ -30,7 +30,6 @@
 #include <vector>
 
 #include "engine/clock.hpp"
-#include "tools/exchange-sim/json_value.hpp"
 #include "tools/exchange-sim/synthetic_market.hpp"
 
 namespace sigflow::tools {
@@ -794,21 +793,6 @@ TEST(SyntheticMarket, DecimalsPrintLikeTheVenue) {
   s += ' ';
   append_decimal(s, 42, 0);
   EXPECT_EQ(s, "67012.10 0.0005 -0.00001200 42");
-}
-
-TEST(JsonValue, StrictParsingAndEscapes) {
-  std::string error;
-  auto v = parse_json(R"( {"a":[1,-2.5e3,true,null],"s":"x\"\\\u00e9\ud83d\ude00"} )", &error);
-  ASSERT_TRUE(v) << error;
-  EXPECT_EQ(v->find("a")->items.size(), 4u);
-  EXPECT_EQ(v->find("a")->items[1].text, "-2.5e3");
-  EXPECT_TRUE(v->find("a")->items[0].is_integer());
-  EXPECT_EQ(v->find("s")->text, "x\"\\\xc3\xa9\xf0\x9f\x98\x80");
-  for (const char* bad : {"{", "[1,]", "{\"a\" 1}", "01", "\"\\x\"", "\"\\ud800\"", "1 2", "tru", "\"a\nb\""})
-    EXPECT_FALSE(parse_json(bad)) << bad;
-  std::string out;
-  append_json_string(out, "q\"\\\n");
-  EXPECT_EQ(out, R"("q\"\\\u000a")");
 }
 
 }  // namespace

@@ -8,7 +8,9 @@
 #include <map>
 #include <tuple>
 
-#include "tools/exchange-sim/json_value.hpp"
+#include <simdjson.h>
+
+#include "strategies/signal.hpp"
 
 namespace sigflow::tools {
 namespace {
@@ -78,7 +80,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 std::string error_reply(int code, std::string_view message) {
   // The shape of the venue's error table (binance-spot-api-docs "Error Messages"; fixture ws_error_replies).
   std::string out = "{\"code\":" + std::to_string(code) + ",\"msg\":";
-  append_json_string(out, message);
+  strategies::append_json_string(message, out);
   out += '}';
   return out;
 }
@@ -96,44 +98,48 @@ class BinanceSession final : public VenueSession {
   }
 
   std::string on_client_text(std::string_view text) override {
-    std::string error;
-    const auto request = parse_json(text, &error);
-    if (!request) return error_reply(3, "Invalid JSON: " + error);
-    if (request->kind != JsonValue::Kind::object)
-      return error_reply(2, "Invalid request: request must be an object");
-    for (const auto& [name, value] : request->members) {
+    simdjson::dom::element request;
+    if (const auto error = parser_.parse(text.data(), text.size()).get(request))
+      return error_reply(3, std::string("Invalid JSON: ") + simdjson::error_message(error));
+    simdjson::dom::object members;
+    if (request.get(members)) return error_reply(2, "Invalid request: request must be an object");
+    for (const auto [name, value] : members) {
       if (name != "method" && name != "params" && name != "id")
-        return error_reply(2, "Invalid request: unknown property '" + name + "'");
+        return error_reply(2, "Invalid request: unknown property '" + std::string(name) + "'");
     }
-    const JsonValue* id = request->find("id");
-    if (!id) return error_reply(2, "Invalid request: missing field `id`");
-    // Ids are echoed verbatim: an unsigned integer, a string or null, as the venue accepts.
+    simdjson::dom::element id;
+    if (members["id"].get(id)) return error_reply(2, "Invalid request: missing field `id`");
+    // Ids are echoed back: an unsigned integer, a string or null, as the venue accepts.
     std::string id_text;
-    if (id->kind == JsonValue::Kind::null) {
+    std::uint64_t id_number = 0;
+    std::string_view id_string;
+    if (id.is_null()) {
       id_text = "null";
-    } else if (id->is_integer() && id->text[0] != '-' && id->text.size() <= 20) {
-      id_text = id->text;
-    } else if (id->is_string() && id->text.size() <= 36) {
-      append_json_string(id_text, id->text);
+    } else if (!id.get(id_number)) {
+      id_text = std::to_string(id_number);
+    } else if (!id.get(id_string) && id_string.size() <= 36) {
+      strategies::append_json_string(id_string, id_text);
     } else {
       return error_reply(2, "Invalid request: request ID must be an unsigned integer");
     }
-    const JsonValue* method = request->find("method");
-    if (!method || !method->is_string()) return error_reply(2, "Invalid request: missing field `method`");
-    const JsonValue* params = request->find("params");
-    if (params && params->kind != JsonValue::Kind::array)
+    std::string_view method;
+    if (members["method"].get(method)) return error_reply(2, "Invalid request: missing field `method`");
+    simdjson::dom::array params;
+    const bool has_params = !members["params"].error();
+    if (has_params && members["params"].get(params))
       return error_reply(2, "Invalid request: params must be an array");
 
-    if (method->text == "SUBSCRIBE" || method->text == "UNSUBSCRIBE") {
-      if (!params || params->items.empty()) return error_reply(2, "Invalid request: missing field `params`");
+    if (method == "SUBSCRIBE" || method == "UNSUBSCRIBE") {
+      if (!has_params || params.size() == 0) return error_reply(2, "Invalid request: missing field `params`");
       std::vector<std::string> names;
-      for (const auto& p : params->items) {
-        if (!p.is_string()) return error_reply(2, "Invalid request: stream names must be strings");
-        if (!topic_route(p.text))
-          return error_reply(2, "Invalid request: invalid stream name '" + p.text + "'");
-        names.push_back(p.text);
+      for (const simdjson::dom::element p : params) {
+        std::string_view name;
+        if (p.get(name)) return error_reply(2, "Invalid request: stream names must be strings");
+        if (!topic_route(name))
+          return error_reply(2, "Invalid request: invalid stream name '" + std::string(name) + "'");
+        names.emplace_back(name);
       }
-      if (method->text == "SUBSCRIBE") {
+      if (method == "SUBSCRIBE") {
         for (auto& n : names)
           if (std::find(topics_.begin(), topics_.end(), n) == topics_.end()) topics_.push_back(std::move(n));
         if (topics_.size() > BinanceUsdm::kMaxStreamsPerConnection) {
@@ -147,32 +153,34 @@ class BinanceSession final : public VenueSession {
       }
       return "{\"result\":null,\"id\":" + id_text + "}";
     }
-    if (method->text == "LIST_SUBSCRIPTIONS") {
+    if (method == "LIST_SUBSCRIPTIONS") {
       std::string out = "{\"result\":[";
       for (std::size_t i = 0; i < topics_.size(); ++i) {
         if (i) out += ',';
-        append_json_string(out, topics_[i]);
+        strategies::append_json_string(topics_[i], out);
       }
       return out + "],\"id\":" + id_text + "}";
     }
-    if (method->text == "SET_PROPERTY" || method->text == "GET_PROPERTY") {
-      const bool set = method->text == "SET_PROPERTY";
+    if (method == "SET_PROPERTY" || method == "GET_PROPERTY") {
+      const bool set = method == "SET_PROPERTY";
       const std::size_t want = set ? 2 : 1;
-      if (!params || params->items.size() != want)
-        return error_reply(2, params && params->items.size() > want ? "Invalid request: too many parameters"
-                                                                    : "Invalid request: missing parameters");
-      if (!params->items[0].is_string())
+      const std::size_t given = has_params ? params.size() : 0;
+      if (given != want)
+        return error_reply(
+            2, given > want ? "Invalid request: too many parameters" : "Invalid request: missing parameters");
+      std::string_view property;
+      if (params.at(0).get(property))
         return error_reply(2, "Invalid request: property name must be a string");
-      if (params->items[0].text != "combined") return error_reply(0, "Unknown property");
+      if (property != "combined") return error_reply(0, "Unknown property");
       if (!set)
         return std::string("{\"result\":") + (combined_.load() ? "true" : "false") + ",\"id\":" + id_text +
                "}";
-      if (params->items[1].kind != JsonValue::Kind::boolean)
-        return error_reply(1, "Invalid value type: expected Boolean");
-      combined_.store(params->items[1].boolean);
+      bool value = false;
+      if (params.at(1).get(value)) return error_reply(1, "Invalid value type: expected Boolean");
+      combined_.store(value);
       return "{\"result\":null,\"id\":" + id_text + "}";
     }
-    return error_reply(2, "Invalid request: unknown method '" + method->text + "'");
+    return error_reply(2, "Invalid request: unknown method '" + std::string(method) + "'");
   }
 
   std::size_t append_frame(std::string& out, std::string_view topic,
@@ -208,6 +216,7 @@ class BinanceSession final : public VenueSession {
   // switch has no ordering relation with any other data.
   std::atomic<bool> combined_;
   std::vector<std::string> topics_;
+  simdjson::dom::parser parser_;  // control requests only: a few hundred bytes, a handful per connection
 };
 
 // ---- feed -----------------------------------------------------------------------------------------------
@@ -539,17 +548,20 @@ std::unique_ptr<VenueFeed> BinanceUsdm::make_feed(const SyntheticMarket& market,
 }
 
 std::optional<RecordedFrame> BinanceUsdm::read_recorded_frame(std::string text, double recv_s) const {
-  const auto doc = parse_json(text);
-  if (!doc || doc->kind != JsonValue::Kind::object) return std::nullopt;
-  const JsonValue* stream = doc->find("stream");
-  if (!stream || !stream->is_string() || !doc->find("data")) return std::nullopt;
+  // Called once per capture line at start-up: a parser per call is fine.
+  simdjson::dom::parser parser;
+  simdjson::dom::object doc;
+  std::string_view stream;
+  if (parser.parse(text.data(), text.size()).get(doc) || doc["stream"].get(stream) || doc["data"].error())
+    return std::nullopt;
+  const std::string topic(stream);
   // Combined frames are `{"stream":"…","data":{…}}` exactly as the venue writes them; the event is the text
   // between `"data":` and the closing brace, which keeps a raw connection's copy byte-exact too.
   static constexpr std::string_view kData = ",\"data\":";
   const auto at = text.find(kData);
   if (at == std::string::npos || text.back() != '}') return std::nullopt;
   RecordedFrame frame;
-  frame.topic = stream->text;
+  frame.topic = topic;
   frame.payload_pos = at + kData.size();
   frame.payload_len = text.size() - 1 - frame.payload_pos;
   // Diff depth streams are `<s>@depth` and `<s>@depth@<n>ms`; partials carry a level count.

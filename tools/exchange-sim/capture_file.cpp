@@ -4,7 +4,7 @@
 #include <fstream>
 #include <stdexcept>
 
-#include "tools/exchange-sim/json_value.hpp"
+#include <simdjson.h>
 
 namespace sigflow::tools {
 
@@ -13,22 +13,29 @@ Capture load_capture(const std::string& path, const Venue& venue) {
   if (!in) throw std::runtime_error("capture " + path + ": cannot open");
   Capture capture;
   std::string line;
+  simdjson::dom::parser parser;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (line.empty()) continue;
-    std::string error;
-    auto record = parse_json(line, &error);
-    if (!record || record->kind != JsonValue::Kind::object)
+    simdjson::dom::object record;
+    if (const auto error = parser.parse(line).get(record))
       throw std::runtime_error("capture " + path + ":" + std::to_string(number) + ": " +
-                               (record ? "not an object" : error));
-    const JsonValue* kind = record->find("t");
-    if (!kind || !kind->is_string() || kind->text != "recv") continue;
-    const JsonValue* data = record->find("data");
-    const JsonValue* ts = record->find("ts");
-    if (!data || !data->is_string() || !ts ||
-        (ts->kind != JsonValue::Kind::string && ts->kind != JsonValue::Kind::number))
+                               simdjson::error_message(error));
+    std::string_view kind;
+    if (record["t"].get(kind) || kind != "recv") continue;
+    std::string_view data;
+    simdjson::dom::element ts;
+    if (record["data"].get(data) || record["ts"].get(ts))
       throw std::runtime_error("capture " + path + ":" + std::to_string(number) +
                                ": recv record without data/ts");
-    auto frame = venue.read_recorded_frame(data->text, std::strtod(ts->text.c_str(), nullptr));
+    // cryptofeed writes the receive time as a number or as a numeric string.
+    double recv_s = 0;
+    std::string_view ts_text;
+    if (!ts.get(ts_text)) {
+      recv_s = std::strtod(std::string(ts_text).c_str(), nullptr);
+    } else if (ts.get(recv_s)) {
+      throw std::runtime_error("capture " + path + ":" + std::to_string(number) + ": ts is not a time");
+    }
+    auto frame = venue.read_recorded_frame(std::string(data), recv_s);
     if (frame) {
       capture.frames.push_back(std::move(*frame));
     } else {
