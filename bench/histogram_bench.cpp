@@ -108,3 +108,5 @@ void BM_Percentiles_NaiveMutexVector(benchmark::State& state) {
 BENCHMARK(BM_Percentiles_NaiveMutexVector);
 
 }  // namespace
+
+BENCHMARK_MAIN();

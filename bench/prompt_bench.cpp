@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/synthetic_universe.hpp"
 #include "strategies/prompt/prompt_planner.hpp"
 #include "strategies/tokenizer/tokenizer.hpp"
 
@@ -35,48 +36,10 @@ std::shared_ptr<const Tokenizer> o200k() {
   return loaded;
 }
 
-struct Universe {
-  std::vector<std::string> symbols;
-  std::vector<InstrumentFeatures> features;
-};
-
-Universe make_universe(std::size_t n) {
-  static const char* kVenues[] = {"binance", "binance-usdm", "bybit-spot", "bybit-linear", "okx", "deribit"};
-  static const char* kBases[] = {"BTC",  "ETH", "SOL",  "1000PEPE", "UNI",
-                                 "KEEP", "XRP", "DOGE", "ARB",      "LINK"};
-  static const char* kQuotes[] = {"USDT", "-USD-SWAP", "-PERPETUAL", "USDC"};
-  std::mt19937_64 rng(42);
-  std::uniform_real_distribution<double> unit(-1, 1);
-  Universe u;
-  u.symbols.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    u.symbols.push_back(std::string(kBases[rng() % 10]) + kQuotes[rng() % 4] + std::to_string(i));
-    InstrumentFeatures f;
-    f.venue = kVenues[rng() % 6];
-    f.mid = std::pow(10.0, unit(rng) * 5) * (1.5 + unit(rng));
-    f.spread_bps = std::fabs(unit(rng)) * 20;
-    f.microprice_offset_bps = unit(rng) * 3;
-    f.imbalance_l1 = unit(rng);
-    f.imbalance_l5 = unit(rng);
-    f.imbalance_l20 = unit(rng);
-    f.return_1s_bps = unit(rng) * 10;
-    f.return_10s_bps = unit(rng) * 40;
-    f.volume_10s = std::fabs(unit(rng)) * 5000;
-    f.taker_buy_ratio_10s = std::fabs(unit(rng));
-    if (rng() % 2) f.funding_rate = unit(rng) * 0.0005;
-    if (rng() % 2) f.mark_offset_bps = unit(rng) * 4;
-    f.data_age_ms = std::fabs(unit(rng)) * 400;
-    f.book_valid = true;
-    u.features.push_back(f);
-  }
-  for (std::size_t i = 0; i < n; ++i) u.features[i].symbol = u.symbols[i];
-  return u;
-}
-
 // args: instruments, allowance (0: everything fits, 1: a quarter fits)
 void BM_PlanAndBuild(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  Universe u = make_universe(n);
+  sigflow::bench::SyntheticUniverse u = sigflow::bench::make_synthetic_universe(n);
   PromptBudget budget;  // 8,000 prompt tokens and at most 100 instruments per chunk
   PromptPlanner planner(o200k(), budget, n);
   planner.plan(u.features, SIZE_MAX);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/synthetic_universe.hpp"
 #include "strategies/prompt/snapshot_line.hpp"
 #include "strategies/tokenizer/tokenizer.hpp"
 
@@ -38,33 +39,10 @@ std::string english_prose() {
 
 // 2,000 snapshot lines as the prompt builder writes them: the text the strategy thread tokenizes each cycle.
 std::string prompt_lines() {
-  static const char* kVenues[] = {"binance", "binance-usdm", "bybit-spot", "bybit-linear", "okx", "deribit"};
-  static const char* kBases[] = {"BTC",  "ETH", "SOL",  "1000PEPE", "UNI",
-                                 "KEEP", "XRP", "DOGE", "ARB",      "LINK"};
-  static const char* kQuotes[] = {"USDT", "-USD-SWAP", "-PERPETUAL", "USDC"};
-  std::mt19937_64 rng(42);
-  std::uniform_real_distribution<double> unit(-1, 1);
+  const sigflow::bench::SyntheticUniverse u = sigflow::bench::make_synthetic_universe(2000, 7);
   std::string text;
   char line[kMaxSnapshotLine];
-  for (int i = 0; i < 2000; ++i) {
-    const std::string symbol = std::string(kBases[rng() % 10]) + kQuotes[rng() % 4] + std::to_string(i % 7);
-    InstrumentFeatures f;
-    f.venue = kVenues[rng() % 6];
-    f.symbol = symbol;
-    f.mid = std::pow(10.0, unit(rng) * 5) * (1.5 + unit(rng));
-    f.spread_bps = std::fabs(unit(rng)) * 20;
-    f.microprice_offset_bps = unit(rng) * 3;
-    f.imbalance_l1 = unit(rng);
-    f.imbalance_l5 = unit(rng);
-    f.imbalance_l20 = unit(rng);
-    f.return_1s_bps = unit(rng) * 10;
-    f.return_10s_bps = unit(rng) * 40;
-    f.volume_10s = std::fabs(unit(rng)) * 5000;
-    f.taker_buy_ratio_10s = std::fabs(unit(rng));
-    if (rng() % 2) f.funding_rate = unit(rng) * 0.0005;
-    if (rng() % 2) f.mark_offset_bps = unit(rng) * 4;
-    f.data_age_ms = std::fabs(unit(rng)) * 400;
-    f.book_valid = true;
+  for (const InstrumentFeatures& f : u.features) {
     const SnapshotLineResult r = write_snapshot_line(f, line);
     if (r.ok()) text.append(line, r.size);
   }

@@ -254,8 +254,7 @@ ReplyStatus ReplyParser::parse_structured(std::string_view json) {
       accept(candidate);
     }
   }
-  // Trailing bytes after the object mean it was not one JSON document.
-  if (!has_signals || !document.at_end()) return ReplyStatus::kMalformed;
+  if (!has_signals) return ReplyStatus::kMalformed;
   return ReplyStatus::kOk;
 }
 

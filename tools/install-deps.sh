@@ -11,6 +11,7 @@ packages=(
   libboost-dev libsimdjson-dev liburing-dev libssl-dev libwslay-dev libtomlplusplus-dev libcli11-dev
   libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   libnats-dev nats-server
+  prometheus
 )
 missing=()
 for p in "${packages[@]}"; do

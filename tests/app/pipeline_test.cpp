@@ -106,54 +106,52 @@ TEST(Pipeline, SimulatorToSignalsEveryInstrumentEveryCycle) {
   EXPECT_GT(with_data, by_cycle.size());  // most cycles saw market data for the instruments
 }
 
-TEST(Pipeline, MalformedFramesAreCountedAndTheEngineKeepsRunning) {
-  ExchangeSimConfig sim_config;
-  sim_config.symbols = {"BTCUSDT"};
-  sim_config.rate = 500;
-  ExchangeSim sim(sim_config);
-  ASSERT_TRUE(sim.start().ok());
-  const std::string signals_path = temp_path("sigflow-signals-bad");
-  {
-    auto config = demo_config(sim.port(), signals_path);
+// One instrument at a low rate, with data already flowing when the test body starts.
+class SingleSymbolPipeline : public testing::Test {
+ protected:
+  void SetUp() override {
+    ExchangeSimConfig sim_config;
+    sim_config.symbols = {"BTCUSDT"};
+    sim_config.rate = 500;
+    sim_ = std::make_unique<ExchangeSim>(sim_config);
+    ASSERT_TRUE(sim_->start().ok());
+    signals_path_ = temp_path("sigflow-signals-single");
+    auto config = demo_config(sim_->port(), signals_path_);
     config.venues[0].symbols = {"BTCUSDT"};
-    Pipeline pipeline(config, sim.ca_pem());
-    pipeline.start();
-    ASSERT_TRUE(wait_for([&] { return pipeline.totals().decoded_events > 20; }, std::chrono::seconds(30)));
-    ASSERT_GT(sim.send_malformed_json(), 0u);
-    ASSERT_TRUE(wait_for([&] { return pipeline.totals().decode_errors >= 1; }, std::chrono::seconds(30)));
-    const auto events = pipeline.totals().decoded_events;
-    ASSERT_TRUE(
-        wait_for([&] { return pipeline.totals().decoded_events > events + 20; }, std::chrono::seconds(30)));
-    pipeline.stop();
-    EXPECT_EQ(pipeline.totals().disconnects, 0u);  // a bad frame is not a reason to drop the connection
+    pipeline_ = std::make_unique<Pipeline>(config, sim_->ca_pem());
+    pipeline_->start();
+    ASSERT_TRUE(wait_for([&] { return pipeline_->totals().decoded_events > 20; }, std::chrono::seconds(30)));
   }
-  sim.stop();
-  std::remove(signals_path.c_str());
+  void TearDown() override {
+    if (pipeline_) pipeline_->stop();
+    pipeline_.reset();
+    if (sim_) sim_->stop();
+    std::remove(signals_path_.c_str());
+  }
+  // Waits until `more` events beyond the current count have been decoded.
+  bool events_keep_flowing(std::uint64_t more) {
+    const auto events = pipeline_->totals().decoded_events;
+    return wait_for([&] { return pipeline_->totals().decoded_events > events + more; },
+                    std::chrono::seconds(30));
+  }
+
+  std::unique_ptr<ExchangeSim> sim_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::string signals_path_;
+};
+
+TEST_F(SingleSymbolPipeline, MalformedFramesAreCountedAndTheEngineKeepsRunning) {
+  ASSERT_GT(sim_->send_malformed_json(), 0u);
+  ASSERT_TRUE(wait_for([&] { return pipeline_->totals().decode_errors >= 1; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(events_keep_flowing(20));
+  EXPECT_EQ(pipeline_->totals().disconnects, 0u);  // a bad frame is not a reason to drop the connection
 }
 
-TEST(Pipeline, ReconnectsAfterTheVenueDropsTheConnection) {
-  ExchangeSimConfig sim_config;
-  sim_config.symbols = {"BTCUSDT"};
-  sim_config.rate = 500;
-  ExchangeSim sim(sim_config);
-  ASSERT_TRUE(sim.start().ok());
-  const std::string signals_path = temp_path("sigflow-signals-reconnect");
-  {
-    auto config = demo_config(sim.port(), signals_path);
-    config.venues[0].symbols = {"BTCUSDT"};
-    Pipeline pipeline(config, sim.ca_pem());
-    pipeline.start();
-    ASSERT_TRUE(wait_for([&] { return pipeline.totals().decoded_events > 20; }, std::chrono::seconds(30)));
-    ASSERT_GT(sim.disconnect(), 0u);
-    ASSERT_TRUE(wait_for([&] { return pipeline.totals().disconnects >= 2; }, std::chrono::seconds(30)));
-    const auto events = pipeline.totals().decoded_events;
-    // Data flows again on the new connections (resubscribed after the upgrade).
-    ASSERT_TRUE(
-        wait_for([&] { return pipeline.totals().decoded_events > events + 50; }, std::chrono::seconds(30)));
-    pipeline.stop();
-  }
-  sim.stop();
-  std::remove(signals_path.c_str());
+TEST_F(SingleSymbolPipeline, ReconnectsAfterTheVenueDropsTheConnection) {
+  ASSERT_GT(sim_->disconnect(), 0u);
+  ASSERT_TRUE(wait_for([&] { return pipeline_->totals().disconnects >= 2; }, std::chrono::seconds(30)));
+  // Data flows again on the new connections (resubscribed after the upgrade).
+  EXPECT_TRUE(events_keep_flowing(50));
 }
 
 TEST(Pipeline, UntrustedCertificateIsRefusedAndNoDataIsTaken) {

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target in BUILD_DIR for SECONDS each, seeded from the project's real messages.
+# Fails on the first crash, leak or sanitizer report; a crashing input is kept in tests/fuzz/crashes/.
+set -euo pipefail
+build=${1:?usage: tests/fuzz/run.sh BUILD_DIR [SECONDS]}
+seconds=${2:-30}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Seeds: one file per real frame/body, so the fuzzer starts from valid messages.
+mkdir -p "$work/frames" "$work/config" "$work/text" "$work/upgrade" "$work/ws"
+python3 - "$root" "$work" <<'PY'
+import json, pathlib, sys
+root, work = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+n = 0
+for f in sorted((root / "tests/fixtures/binance").glob("*.json")):
+    text = f.read_text()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        continue
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        (work / "frames" / f"{n}").write_text(json.dumps(item, separators=(",", ":"))); n += 1
+for i, line in enumerate((root / "tests/fixtures/captures/BINANCE_FUTURES.jsonl").read_text().splitlines()[:300]):
+    record = json.loads(line)
+    if record.get("t") == "recv":
+        (work / "frames" / f"c{i}").write_text(record["data"])
+for i, f in enumerate(sorted((root / "configs").glob("*.toml"))):
+    (work / "config" / f"{i}").write_text(f.read_text())
+(work / "text" / "0").write_text("BTCUSDT@binance-usdm mid=67012.1 spr=0.15 imb=+0.42/+0.30/-0.05 \u3000 \U0001f600 don't")
+(work / "upgrade" / "0").write_text("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 20\r\n\r\n{\"code\":-1003,\"m\":1}")
+(work / "ws" / "0").write_bytes(b"\x81\x05hello\x89\x02hi\x01\x03abc\x80\x02de\x88\x02\x03\xe8")
+PY
+
+run() {
+  local target=$1 corpus=$2
+  echo "fuzz: $target for ${seconds}s"
+  mkdir -p "$work/out-$target" "$root/tests/fuzz/crashes"
+  "$build/tests/fuzz/$target" "$work/out-$target" "$corpus" -max_total_time="$seconds" -rss_limit_mb=4096 \
+    -artifact_prefix="$root/tests/fuzz/crashes/$target-" -print_final_stats=1 2>"$work/$target.log" || {
+    tail -50 "$work/$target.log"
+    echo "fuzz: $target FAILED" >&2
+    return 1
+  }
+  grep -E "stat::number_of_executed_units|Done" "$work/$target.log" | tail -2
+}
+run fuzz_binance_decoder "$work/frames"
+run fuzz_websocket_client "$work/ws"
+run fuzz_http_upgrade "$work/upgrade"
+run fuzz_config "$work/config"
+run fuzz_tokenizer "$work/text"
