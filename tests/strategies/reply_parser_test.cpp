@@ -166,7 +166,8 @@ TEST(ReplyParser, SummaryIsBoundedAtACharacterBoundary) {
   std::string summary;
   while (summary.size() < 2 * ReplyParser::kMaxSummaryBytes) summary += "\xC3\xA9";  // é, 2 bytes
   summary.insert(0, "a");  // so the byte limit falls inside a character
-  ASSERT_EQ(parser.parse(kPairs, "BTCUSDT@binance-usdm: BUY | 0.5 | " + summary, false), ReplyStatus::kOk);
+  const std::string content = "BTCUSDT@binance-usdm: BUY | 0.5 | " + summary;  // outlives the views into it
+  ASSERT_EQ(parser.parse(kPairs, content, false), ReplyStatus::kOk);
   ASSERT_EQ(parser.entries().size(), 1u);
   const std::string_view kept = parser.entries()[0].summary;
   EXPECT_LE(kept.size(), ReplyParser::kMaxSummaryBytes);
