@@ -15,12 +15,6 @@
 #include <string>
 #include <string_view>
 
-// simdjson::simdjson defines this for every target that links it, and it changes ondemand::parser's layout;
-// sigflow_io does not link simdjson itself yet, so without this its inline simdjson code would disagree with
-// the rest of the program's (an ODR violation). Becomes a no-op once sigflow_io lists simdjson::simdjson.
-#ifndef SIMDJSON_THREADS_ENABLED
-#define SIMDJSON_THREADS_ENABLED 1
-#endif
 #include <simdjson.h>
 
 namespace sigflow::io {

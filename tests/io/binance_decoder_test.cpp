@@ -466,6 +466,26 @@ TEST(BinanceDecoderLimits, TooManyLevelsIsAnError) {
   EXPECT_EQ(decoder.decode_rest_depth(R"({"lastUpdateId":1})", "X", 0, event), DecodeError::kMissingField);
 }
 
+// Found by fuzz_binance_decoder: a millisecond timestamp whose nanoseconds overflow int64.
+TEST(BinanceDecoderRegression, TimestampBeyondInt64NanosecondsIsAnError) {
+  Decoder decoder;
+  MarketEvent event;
+  const std::string frame =
+      R"({"stream":"keepusdt@depth@100ms","data":{"e":"depthUpdate","E":1626992742492742450,"s":"KEEPUSDT",)"
+      R"("U":201719251410,"u":600859627652,"pu":600859619434,"b":[["0.2398","181"]],"a":[["0.2465","812"]]}})";
+  // The decoder reads kFramePadding bytes past the frame, as the FrameRing provides.
+  const std::string padded = frame + std::string(engine::kFramePadding, '\0');
+  EXPECT_EQ(decoder.decode_padded(std::string_view(padded.data(), frame.size()), 0, "", event),
+            DecodeError::kWrongType);
+  EXPECT_NE(decoder.error_message().find("timestamp"), std::string_view::npos);
+  const std::string negative =
+      R"({"e":"aggTrade","E":-5,"s":"BTCUSDT","a":1,"p":"1","q":"1","T":1,"m":true})" +
+      std::string(engine::kFramePadding, '\0');
+  EXPECT_EQ(decoder.decode_padded(std::string_view(negative.data(), negative.size() - engine::kFramePadding),
+                                  0, "", event),
+            DecodeError::kWrongType);
+}
+
 TEST(BinanceStreams, UrlsAndSubscribeRequest) {
   const auto pub = usdm_streams("BTCUSDT", UsdmRoute::kPublic);
   ASSERT_EQ(pub.size(), 2u);

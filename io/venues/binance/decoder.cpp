@@ -44,6 +44,9 @@ std::string_view to_string(DecodeError error) noexcept {
 namespace {
 
 constexpr std::int64_t kNsPerMs = 1'000'000;
+// Millisecond timestamps above this do not fit in int64 nanoseconds (year 2262). A venue never sends one; a
+// corrupted or hostile frame may, and multiplying it would be undefined behaviour.
+constexpr std::int64_t kMaxTimestampMs = INT64_MAX / kNsPerMs;
 
 // Simdjson's parser grows its buffers to the largest document it has seen. Reserving this much at
 // construction keeps WebSocket frames (at most a few KiB) from ever allocating; only a larger REST body
@@ -623,6 +626,9 @@ struct Decoder::State {
   DecodeError build(const Fields& f, MarketEvent& out) noexcept {
     out.stream = f.stream;
     out.type_name = f.type;
+    if (((f.seen & Fields::kEventTime) && (f.event_time < 0 || f.event_time > kMaxTimestampMs)) ||
+        ((f.seen & Fields::kTime) && (f.time < 0 || f.time > kMaxTimestampMs)))
+      return fail(DecodeError::kWrongType, "timestamp out of range");
     if (f.seen & Fields::kEventTime) out.event_ts_ns = f.event_time * kNsPerMs;
     const std::int64_t matching_ts = (f.seen & Fields::kTime) ? f.time * kNsPerMs : out.event_ts_ns;
 
