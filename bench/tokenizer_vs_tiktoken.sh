@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Tokenizer throughput against tiktoken (npm) on the same bytes, in the same run.
-#   bench/tokenizer_vs_tiktoken.sh [BUILD_DIR]      (default: build-tok)
+#   bench/tokenizer_vs_tiktoken.sh [BUILD_DIR]      (default: build)
 # Needs: ninja -C BUILD_DIR bench_tokenizer, and npm ci --prefix bench/tiktoken.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="${1:-$root/build-tok}"
+build="${1:-$root/build}"
 [[ "$build" = /* ]] || build="$root/$build"
 bench="$build/bench/bench_tokenizer"
 [[ -x "$bench" ]] || { echo "missing $bench: ninja -C $build bench_tokenizer" >&2; exit 1; }
