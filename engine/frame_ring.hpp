@@ -114,7 +114,6 @@ class FrameRing {
   // ---- either side ----
   std::size_t frames_available() const noexcept { return descriptors_.read_available(); }
   std::uint64_t depth_high_water() const noexcept { return depth_high_water_.load(); }
-  std::size_t arena_capacity() const noexcept { return capacity_; }
 
  private:
   struct Descriptor {

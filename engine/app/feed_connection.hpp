@@ -57,7 +57,6 @@ class FeedConnection final : public io::TransportObserver, public io::WebSocketO
 
   const FeedConnectionCounters& counters() const noexcept { return counters_; }
   const io::WebSocketCounters& websocket_counters() const noexcept { return client_.counters(); }
-  const io::TlsStreamCounters& transport_counters() const noexcept { return stream_.counters(); }
   const FeedConnectionConfig& config() const noexcept { return config_; }
 
  private:

@@ -115,6 +115,7 @@ Pipeline::Pipeline(engine::Config config, std::string extra_ca_pem) : config_(st
   status_.add_total("ring_drops", [this] { return feed_->totals().ring_drops; });
   status_.add_total("ring_hw", [this] { return frames_->depth_high_water(); });
   status_.add_rate("signals", [&sc] { return sc.signals.load(); });
+  status_.add_total("sink_err", [this] { return writer_->write_errors(); });
   status_.add_total("late_cycles", [&tc] { return tc.late_cycles.load(); });
   status_.add_total("reconnects", [this] { return feed_->totals().disconnects; });
 }

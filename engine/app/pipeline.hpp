@@ -42,7 +42,6 @@ class Pipeline {
   // One status line (rates since the previous call).
   std::string status_line(std::int64_t now_ns);
   PipelineTotals totals() const;
-  const strategies::StrategyCore& strategy() const { return strategy_->core(); }
 
  private:
   engine::Config config_;
