@@ -7,7 +7,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    sigflow::engine::load_config_text(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.toml");
+    sigflow::engine::load_config_text(std::string_view(reinterpret_cast<const char*>(data), size),
+                                      "fuzz.toml");
   } catch (const sigflow::engine::ConfigError&) {
   }
   return 0;

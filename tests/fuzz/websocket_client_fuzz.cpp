@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   client.on_transport_open(out, 1);
   const std::string key = header_value(out.bytes, "Sec-WebSocket-Key: ");
   const std::string response =
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+      "Upgrade\r\nSec-WebSocket-Accept: " +
       sigflow::io::websocket_accept_key(key) + "\r\n\r\n";
   if (!client.on_bytes(response, 2, out)) return 0;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
