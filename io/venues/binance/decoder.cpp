@@ -218,21 +218,32 @@ struct Decoder::State {
     }
   }
 
-  DecodeError read_decimal(od::value& v, Fields& f, std::uint64_t bit, std::string_view key,
-                           Decimal& out) noexcept {
+  // A decimal string into `out`. Broken JSON is an error; a wrong type or a malformed decimal marks the field
+  // bad (and leaves `parsed` false) so that the event builder reports it only if the event needs the field.
+  DecodeError parse_decimal(od::value& v, Fields& f, std::uint64_t bit, std::string_view key, Decimal& out,
+                            bool& parsed) noexcept {
+    parsed = false;
     od::raw_json_string raw;
     if (auto e = v.get_raw_json_string().get(raw)) {
       if (!is_type_error(e)) return fail_json(e, key);
       mark_bad(f, bit, DecodeError::kWrongType, key);
       return DecodeError::kNone;
     }
-    const auto parsed = Decimal::parse(raw_text(raw.raw()));
-    if (!parsed) {
+    const auto decimal = Decimal::parse(raw_text(raw.raw()));
+    if (!decimal) {
       mark_bad(f, bit, DecodeError::kBadDecimal, key);
       return DecodeError::kNone;
     }
-    out = *parsed;
-    f.seen |= bit;
+    out = *decimal;
+    parsed = true;
+    return DecodeError::kNone;
+  }
+
+  DecodeError read_decimal(od::value& v, Fields& f, std::uint64_t bit, std::string_view key,
+                           Decimal& out) noexcept {
+    bool parsed = false;
+    if (auto e = parse_decimal(v, f, bit, key, out, parsed); e != DecodeError::kNone) return e;
+    if (parsed) f.seen |= bit;
     return DecodeError::kNone;
   }
 
@@ -295,18 +306,9 @@ struct Decoder::State {
         od::value part;
         if (auto e = std::move(part_result).get(part)) return fail_json(e, key);
         if (n < 2) {
-          od::raw_json_string raw;
-          if (auto e = part.get_raw_json_string().get(raw)) {
-            if (!is_type_error(e)) return fail_json(e, key);
-            mark_bad(f, bit, DecodeError::kWrongType, key);
-            return DecodeError::kNone;
-          }
-          const auto parsed = Decimal::parse(raw_text(raw.raw()));
-          if (!parsed) {
-            mark_bad(f, bit, DecodeError::kBadDecimal, key);
-            return DecodeError::kNone;
-          }
-          parts[n] = *parsed;
+          bool parsed = false;
+          if (auto e = parse_decimal(part, f, bit, key, parts[n], parsed); e != DecodeError::kNone) return e;
+          if (!parsed) return DecodeError::kNone;
         }
         ++n;
       }
