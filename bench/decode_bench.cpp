@@ -103,8 +103,12 @@ class NlohmannDecoder {
       out.kind = EventKind::kBookDelta;
       levels(d.at("b"), bids_);
       levels(d.at("a"), asks_);
-      out.delta = {bids_, asks_, d.at("U").get<std::uint64_t>(), d.at("u").get<std::uint64_t>(),
-                   d.at("pu").get<std::uint64_t>()};
+      out.delta = {bids_,
+                   asks_,
+                   d.at("U").get<std::uint64_t>(),
+                   d.at("u").get<std::uint64_t>(),
+                   d.at("pu").get<std::uint64_t>(),
+                   std::nullopt};
       return true;
     }
     out.kind = EventKind::kIgnored;

@@ -45,13 +45,15 @@ ApplyResult InstrumentState::apply(const io::MarketEvent& event) noexcept {
     case io::EventKind::kBookDelta:
       result = apply_delta(event);
       break;
-    case io::EventKind::kMarkFunding:
-      mark_price_ = event.mark_funding.mark_price.to_double();
-      index_price_ = event.mark_funding.index_price ? event.mark_funding.index_price->to_double() : kAbsent;
-      funding_rate_ =
-          event.mark_funding.funding_rate ? event.mark_funding.funding_rate->to_double() : kAbsent;
-      next_funding_ts_ns_ = event.mark_funding.next_funding_ts_ns;
+    case io::EventKind::kMarkFunding: {
+      // Merge: a field the venue did not send keeps its last value (Bybit ticker deltas).
+      const io::MarkFunding& m = event.mark_funding;
+      if (m.mark_price) mark_price_ = m.mark_price->to_double();
+      if (m.index_price) index_price_ = m.index_price->to_double();
+      if (m.funding_rate) funding_rate_ = m.funding_rate->to_double();
+      if (m.next_funding_ts_ns) next_funding_ts_ns_ = m.next_funding_ts_ns;
       break;
+    }
     case io::EventKind::kLiquidation:
       ++liquidations_;
       break;

@@ -95,7 +95,7 @@ void append_event_json(const io::MarketEvent& event, std::string& out) {
       levels(out, "asks", event.delta.asks);
       break;
     case io::EventKind::kMarkFunding:
-      decimal(out, "mark_price", event.mark_funding.mark_price);
+      optional_decimal(out, "mark_price", event.mark_funding.mark_price);
       optional_decimal(out, "index_price", event.mark_funding.index_price);
       optional_decimal(out, "estimated_settle_price", event.mark_funding.estimated_settle_price);
       optional_decimal(out, "funding_rate", event.mark_funding.funding_rate);

@@ -79,6 +79,15 @@ struct PriceLevel {
 };
 
 // Sentinel for sequence ids a venue does not send (e.g. Binance spot diffs have no `pu`).
+//
+// Sequence ids of a book diff, per venue (feeds.md §1.5), so that one chain rule serves all of them —
+// `prev_final_update_id` must equal the id the book is at; where it is kNoUpdateId, `first_update_id` must
+// be that id + 1:
+//   Binance spot:  first = U, final = u, prev = kNoUpdateId
+//   Binance USD-M: first = U, final = u, prev = pu
+//   Bybit:         first = final = u, prev = u - 1 (u advances by exactly 1 per message and topic)
+//   OKX:           first = final = seqId, prev = prevSeqId (identity chain, non-unit steps)
+//   Deribit:       first = final = change_id, prev = prev_change_id
 inline constexpr std::uint64_t kNoUpdateId = UINT64_MAX;
 
 struct Trade {
@@ -103,6 +112,7 @@ struct BookSnapshot {
   std::span<const PriceLevel> asks;
   std::uint64_t last_update_id = kNoUpdateId;  // the book reflects every update up to and including this id
   std::uint16_t depth = 0;                     // N of a top-N partial stream; 0 for a full (REST) snapshot
+  std::optional<std::int32_t> checksum;  // OKX CRC32 of the top 25 levels, when the venue sends one (≠ 0)
 };
 
 struct BookDelta {
@@ -111,10 +121,13 @@ struct BookDelta {
   std::uint64_t first_update_id = kNoUpdateId;       // Binance `U`
   std::uint64_t final_update_id = kNoUpdateId;       // Binance `u`
   std::uint64_t prev_final_update_id = kNoUpdateId;  // Binance USD-M `pu`: must equal the previous `u`
+  std::optional<std::int32_t> checksum;              // OKX CRC32 of the top 25 levels after applying (≠ 0)
 };
 
+// Venues that push only the fields that changed (Bybit linear ticker deltas) leave the others empty: the
+// instrument state merges what is present onto what it has.
 struct MarkFunding {
-  Decimal mark_price;
+  std::optional<Decimal> mark_price;
   std::optional<Decimal> index_price;
   std::optional<Decimal> estimated_settle_price;
   std::optional<Decimal> funding_rate;  // absent for delivery contracts (Binance sends "")

@@ -47,7 +47,7 @@ io::MarketEvent snapshot(std::int64_t recv_ns, const Levels& l, std::uint64_t la
   e.kind = io::EventKind::kBookSnapshot;
   e.recv_ns = recv_ns;
   e.exchange_ts_ns = recv_ns;
-  e.snapshot = io::BookSnapshot{l.bids, l.asks, last_update_id, 0};
+  e.snapshot = io::BookSnapshot{l.bids, l.asks, last_update_id, 0, std::nullopt};
   return e;
 }
 
@@ -57,7 +57,7 @@ io::MarketEvent delta(std::int64_t recv_ns, const Levels& l, std::uint64_t first
   e.kind = io::EventKind::kBookDelta;
   e.recv_ns = recv_ns;
   e.exchange_ts_ns = recv_ns;
-  e.delta = io::BookDelta{l.bids, l.asks, first, final, prev};
+  e.delta = io::BookDelta{l.bids, l.asks, first, final, prev, std::nullopt};
   return e;
 }
 

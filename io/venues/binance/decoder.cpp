@@ -686,7 +686,8 @@ struct Decoder::State {
       out.snapshot = BookSnapshot{{bids.get(), f.bid_count},
                                   {asks.get(), f.ask_count},
                                   f.last_update_id,
-                                  static_cast<std::uint16_t>(partial_depth(f.stream))};
+                                  static_cast<std::uint16_t>(partial_depth(f.stream)),
+                                  std::nullopt};
       return DecodeError::kNone;
     }
     if (ends_with(f.stream, "@bookTicker")) return build_best_bid_ask(f, out, matching_ts);  // spot: no `e`
@@ -704,7 +705,8 @@ struct Decoder::State {
     const std::span<const PriceLevel> ask_levels{asks.get(), f.ask_count};
     if (const int depth = partial_depth(f.stream); depth > 0) {
       out.kind = EventKind::kBookSnapshot;
-      out.snapshot = BookSnapshot{bid_levels, ask_levels, f.final_update, static_cast<std::uint16_t>(depth)};
+      out.snapshot = BookSnapshot{bid_levels, ask_levels, f.final_update, static_cast<std::uint16_t>(depth),
+                                  std::nullopt};
       return DecodeError::kNone;
     }
     if (!is_diff_depth(f.stream)) {
@@ -713,8 +715,12 @@ struct Decoder::State {
     }
     if (auto r = require(f, Fields::kFirstUpdate, "depthUpdate"); r != DecodeError::kNone) return r;
     out.kind = EventKind::kBookDelta;
-    out.delta = BookDelta{bid_levels, ask_levels, f.first_update, f.final_update,
-                          (f.seen & Fields::kPrevUpdate) ? f.prev_update : kNoUpdateId};
+    out.delta = BookDelta{bid_levels,
+                          ask_levels,
+                          f.first_update,
+                          f.final_update,
+                          (f.seen & Fields::kPrevUpdate) ? f.prev_update : kNoUpdateId,
+                          std::nullopt};
     return DecodeError::kNone;
   }
 

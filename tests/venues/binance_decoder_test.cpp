@@ -281,7 +281,8 @@ TEST_F(BinanceDecoderTest, MarkPriceUpdate) {
   ASSERT_EQ(decode(fixture("futures_markPriceUpdate.json")), DecodeError::kNone) << decoder_.error_message();
   EXPECT_EQ(event_.kind, EventKind::kMarkFunding);
   EXPECT_EQ(event_.symbol, "BTCUSDT");
-  EXPECT_EQ(text(event_.mark_funding.mark_price), "11794.15000000");
+  ASSERT_TRUE(event_.mark_funding.mark_price);
+  EXPECT_EQ(text(*event_.mark_funding.mark_price), "11794.15000000");
   ASSERT_TRUE(event_.mark_funding.index_price);
   EXPECT_EQ(text(*event_.mark_funding.index_price), "11784.62659091");
   ASSERT_TRUE(event_.mark_funding.estimated_settle_price);
