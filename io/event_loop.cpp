@@ -157,6 +157,15 @@ bool EventLoop::send(int fd, const void* bytes, std::size_t len, CompletionHandl
   return true;
 }
 
+bool EventLoop::accept(int listen_fd, CompletionHandler& handler) noexcept {
+  io_uring_sqe* sqe = next_sqe();
+  if (sqe == nullptr) return false;
+  io_uring_prep_accept(sqe, listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  io_uring_sqe_set_data(sqe, &handler);
+  ++in_flight_;
+  return true;
+}
+
 bool EventLoop::cancel_all(int fd) noexcept {
   io_uring_sqe* sqe = next_sqe();
   if (sqe == nullptr) return false;

@@ -143,6 +143,10 @@ class EventLoop {
   // Sends bytes[0, len) with MSG_NOSIGNAL; the memory must stay valid until the handler runs. A short send
   // is the caller's to resubmit: at most one send per socket should be in flight to keep the byte order.
   bool send(int fd, const void* bytes, std::size_t len, CompletionHandler& handler) noexcept;
+  // Accepts one connection on a listening socket; the result is the new socket's fd or -errno. One-shot (the
+  // handler re-arms): multishot accept needs kernel 5.19, and a listener here (the metrics endpoint) takes a
+  // connection per scrape, not a flood.
+  bool accept(int listen_fd, CompletionHandler& handler) noexcept;
   // Cancels every operation on fd; each completes with -ECANCELED (or its own result if it won the race).
   bool cancel_all(int fd) noexcept;
 
