@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "engine/app/check_host.hpp"
 #include "engine/app/commands.hpp"
 #include "strategies/tokenizer/tokens_command.hpp"
 
@@ -45,10 +46,16 @@ int main(int argc, char** argv) {
   decode_cmd->add_option("--stream", decode.stream, "Stream name for raw (not combined) frames");
   decode_cmd->add_option("input", decode.input, "File to read ('-' = stdin)");
 
+  std::string check_host_config;
+  CLI::App* check_host_cmd =
+      cli.add_subcommand("check-host", "Report what on this machine affects latency, and what to change");
+  check_host_cmd->add_option("--config", check_host_config, "Config whose [threads] CPUs to check");
+
   CLI11_PARSE(cli, argc, argv);
 
   if (*demo_cmd) return app::run_demo(demo);
   if (*run_cmd) return app::run_engine(run);
+  if (*check_host_cmd) return app::run_check_host(check_host_config, std::cout, std::cerr);
   if (*decode_cmd) return app::run_decode(decode, std::cin, std::cout, std::cerr);
   tokens.data_dir = data_dir + "/tokenizers";
   return strategies::run_tokens_command(tokens, std::cin, std::cout, std::cerr);
