@@ -121,6 +121,15 @@ ThreadConfig read_thread(TableReader& parent, std::string_view name, const toml:
   } else if (wait != "sleep") {
     reader.fail(reader.table().get("wait"), "wait", "expected \"sleep\" or \"busy\"");
   }
+  if (const toml::node* priority = reader.find("priority")) {
+    const auto v = priority->value_exact<std::int64_t>();
+    if (!v || *v < 1 || *v > 99) reader.fail(priority, "priority", "expected a SCHED_FIFO priority 1..99");
+    // A real-time thread that never sleeps starves everything else on its CPU, including the kernel's own
+    // per-CPU work: only on a CPU of its own.
+    if (thread.wait == WaitMode::kBusyPoll && !thread.cpu)
+      reader.fail(priority, "priority", "a busy-polling real-time thread must be pinned (set cpu)");
+    thread.priority = static_cast<int>(*v);
+  }
   reader.reject_unknown();
   return thread;
 }
@@ -199,6 +208,19 @@ Config read(const toml::table& root_table, const std::string& source) {
     config.ring.arena_bytes =
         static_cast<std::size_t>(r.positive("arena_bytes", 32 << 20, std::int64_t{4} << 30));
     config.ring.max_frames = static_cast<std::size_t>(r.positive("max_frames", 65'536, 1 << 24));
+    const std::string pages = r.value<std::string>("huge_pages", "off");
+    if (pages == "transparent") {
+      config.ring.pages = PageMode::kTransparent;
+    } else if (pages == "reserved") {
+      config.ring.pages = PageMode::kReserved;
+    } else if (pages != "off") {
+      r.fail(t->get("huge_pages"), "huge_pages", "expected \"off\", \"transparent\" or \"reserved\"");
+    }
+    r.reject_unknown();
+  }
+  if (const toml::table* t = root.subtable("process")) {
+    TableReader r(*t, "process", source);
+    config.process.mlockall = r.value<bool>("mlockall", false);
     r.reject_unknown();
   }
   if (const toml::table* t = root.subtable("strategy")) {

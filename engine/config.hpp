@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/page_memory.hpp"
+
 namespace sigflow::engine {
 
 class ConfigError : public std::runtime_error {
@@ -22,6 +24,7 @@ enum class WaitMode { kSleep, kBusyPoll };
 struct ThreadConfig {
   std::optional<int> cpu;  // pin to this CPU; absent = let the scheduler place it
   WaitMode wait = WaitMode::kSleep;
+  std::optional<int> priority;  // SCHED_FIFO priority 1..99; absent = the normal time-sharing scheduler
 };
 
 struct ReconnectConfig {
@@ -51,12 +54,18 @@ struct StrategyConfig {
 struct RingConfig {
   std::size_t arena_bytes = 32u << 20;  // per feed thread
   std::size_t max_frames = 65'536;
+  PageMode pages = PageMode::kDefault;  // huge pages for the arena (engine/page_memory.hpp)
+};
+
+struct ProcessConfig {
+  bool mlockall = false;  // lock every page in memory at start (no swap-out, no lazy faults later)
 };
 
 struct Config {
   std::string source;  // file path, for messages
   std::map<std::string, ThreadConfig> threads;
   RingConfig ring;
+  ProcessConfig process;
   StrategyConfig strategy;
   std::vector<VenueConfig> venues;
   std::string signals_path = "-";  // "-" = stdout

@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "engine/counter.hpp"
+#include "engine/page_memory.hpp"
 
 namespace sigflow::engine {
 
@@ -40,9 +41,10 @@ struct FrameView {
 class FrameRing {
  public:
   // arena_bytes: payload space (rounded up to a cache line); max_frames: descriptors in flight.
-  FrameRing(std::size_t arena_bytes, std::size_t max_frames)
+  // pages: where the arena lives (engine/page_memory.hpp); huge pages cut the TLB misses of a big arena.
+  FrameRing(std::size_t arena_bytes, std::size_t max_frames, PageMode pages = PageMode::kDefault)
       : capacity_(round_up(arena_bytes)),
-        arena_(new char[capacity_ + kFramePadding]()),
+        arena_(allocate_pages(capacity_ + kFramePadding, pages)),
         descriptors_(max_frames) {}
 
   FrameRing(const FrameRing&) = delete;
@@ -155,7 +157,7 @@ class FrameRing {
   }
 
   const std::size_t capacity_;
-  std::unique_ptr<char[]> arena_;
+  PageBuffer arena_;
   boost::lockfree::spsc_queue<Descriptor> descriptors_;
 
   // Consumer-written, producer-read: alone on its line.

@@ -13,8 +13,9 @@ namespace sigflow::engine {
 class PinnedThread {
  public:
   PinnedThread() = default;
-  // Starts `body` on a new thread named `name` (shown by top -H and perf), pinned per `config`. Throws
-  // ConfigError naming `threads.<name>.cpu` when the CPU cannot be used (offline, outside the cpuset).
+  // Starts `body` on a new thread named `name` (shown by top -H and perf), pinned and prioritised per
+  // `config`. Throws ConfigError naming `threads.<name>.cpu` when the CPU cannot be used (offline, outside
+  // the cpuset) or `threads.<name>.priority` when SCHED_FIFO is refused (no CAP_SYS_NICE / rtprio limit).
   PinnedThread(std::string name, const ThreadConfig& config, std::function<void()> body);
   PinnedThread(PinnedThread&&) = default;
   PinnedThread& operator=(PinnedThread&&) = default;

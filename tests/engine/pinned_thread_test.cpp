@@ -12,11 +12,17 @@ using sigflow::engine::ConfigError;
 using sigflow::engine::PinnedThread;
 using sigflow::engine::ThreadConfig;
 
+ThreadConfig pinned_to(int cpu) {
+  ThreadConfig config;
+  config.cpu = cpu;
+  return config;
+}
+
 TEST(PinnedThread, RunsNamedAndPinned) {
   std::atomic<int> cpu{-1};
   char name[16] = {};
   {
-    PinnedThread thread("sf-test", ThreadConfig{0, {}}, [&] {
+    PinnedThread thread("sf-test", pinned_to(0), [&] {
       pthread_getname_np(pthread_self(), name, sizeof name);
       cpu = sched_getcpu();
     });
@@ -28,7 +34,7 @@ TEST(PinnedThread, RunsNamedAndPinned) {
 TEST(PinnedThread, UnusableCpuIsAConfigErrorNamingTheKey) {
   bool ran = false;
   try {
-    PinnedThread thread("feed", ThreadConfig{CPU_SETSIZE - 1, {}}, [&] { ran = true; });
+    PinnedThread thread("feed", pinned_to(CPU_SETSIZE - 1), [&] { ran = true; });
     FAIL() << "expected an error";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("threads.feed.cpu"), std::string::npos) << e.what();
