@@ -1,12 +1,17 @@
-// Decode cost per Binance USD-M message, on the real frames of tests/fixtures/captures/BINANCE_FUTURES.jsonl:
-// io::binance::Decoder (simdjson on-demand, in place on padded frames) against a baseline doing the same
-// extraction with nlohmann::json (parse into a DOM, then read the same fields into the same event,
-// including exact decimals). Both run in one program, per message type and on the whole mix in arrival
-// order. Items/s is messages/s; the time per iteration is per message.
+// Decode cost per Binance message. USD-M, on the real frames of
+// tests/fixtures/captures/BINANCE_FUTURES.jsonl: io::binance::Decoder (simdjson on-demand, in place on padded
+// frames) against a baseline doing the same extraction with nlohmann::json (parse into a DOM, then read the
+// same fields into the same event, including exact decimals). Both run in one program, per message type and
+// on the whole mix in arrival order. Spot, on the real frames of tests/fixtures/binance/spot_*.json
+// (bookTicker without e/E/T, aggTrade, depthUpdate without pu), against the same baseline where it reads the
+// shape (aggTrade). REST depth snapshots of both markets (the fixtures' 689 and 1012 levels), decoded in
+// place on a padded body as the FrameRing delivers it. Items/s is messages/s; the time per iteration is per
+// message.
 #include <benchmark/benchmark.h>
 
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -46,9 +51,52 @@ std::map<std::string, std::vector<Frame>> load_frames() {
   return out;
 }
 
+Frame padded(std::string text) {
+  Frame f{std::move(text), 0};
+  f.length = f.storage.size();
+  f.storage.append(sigflow::engine::kFramePadding, '\0');
+  return f;
+}
+
+std::string read_fixture(const std::string& name) {
+  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/binance/" + name, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// "spot/<type>" → the messages of a spot fixture (a JSON array of combined frames), each padded.
+void load_spot_frames(std::map<std::string, std::vector<Frame>>& out) {
+  for (const auto& [type, file] :
+       {std::pair{"bookTicker", "spot_bookTicker_combined.json"},
+        std::pair{"aggTrade", "spot_aggTrade_combined.json"},
+        std::pair{"depthUpdate", "spot_depthUpdate_RUNEEUR_after_snapshot.json"}}) {
+    const auto array = nlohmann::json::parse(read_fixture(file), nullptr, false);
+    if (!array.is_array()) continue;
+    for (const auto& message : array) out[std::string("spot/") + type].push_back(padded(message.dump()));
+  }
+}
+
 const std::map<std::string, std::vector<Frame>>& frames() {
-  static const auto loaded = load_frames();
+  static const auto loaded = [] {
+    auto out = load_frames();
+    load_spot_frames(out);
+    return out;
+  }();
   return loaded;
+}
+
+void BM_RestSnapshot(benchmark::State& state, std::string fixture, std::string symbol) {
+  const Frame body = padded(read_fixture(fixture));
+  sigflow::io::binance::Decoder decoder;
+  MarketEvent event;
+  std::size_t errors = 0;
+  for (auto _ : state) {
+    errors += decoder.decode_rest_depth_padded(body.bytes(), symbol, 0, event) !=
+              sigflow::io::binance::DecodeError::kNone;
+    benchmark::DoNotOptimize(event);
+  }
+  if (errors || body.length == 0) state.SkipWithError("decode errors");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.length));
 }
 
 void BM_Simdjson(benchmark::State& state, std::string type) {
@@ -158,6 +206,19 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark((std::string("nlohmann_baseline/") + type).c_str(), BM_Nlohmann,
                                  std::string(type));
   }
+  for (const char* type : {"spot/bookTicker", "spot/aggTrade", "spot/depthUpdate"}) {
+    if (!all.count(type)) continue;
+    benchmark::RegisterBenchmark((std::string("simdjson_ondemand/") + type).c_str(), BM_Simdjson,
+                                 std::string(type));
+  }
+  if (all.count("spot/aggTrade"))
+    benchmark::RegisterBenchmark("nlohmann_baseline/spot/aggTrade", BM_Nlohmann,
+                                 std::string("spot/aggTrade"));
+  benchmark::RegisterBenchmark("simdjson_ondemand/rest/spot_RUNEEUR", BM_RestSnapshot,
+                               std::string("spot_rest_depth_snapshot_RUNEEUR.json"), std::string("RUNEEUR"));
+  benchmark::RegisterBenchmark("simdjson_ondemand/rest/usdm_KEEPUSDT", BM_RestSnapshot,
+                               std::string("futures_rest_depth_snapshot_KEEPUSDT.json"),
+                               std::string("KEEPUSDT"));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -141,7 +141,7 @@ void read_threads(TableReader& root, Config& config) {
   for (const auto& [key, node] : *table) {
     const std::string name(key.str());
     if (std::find(std::begin(kThreadNames), std::end(kThreadNames), name) == std::end(kThreadNames))
-      reader.fail(&node, name, "unknown thread (known: feed, strategy, sink, status)");
+      reader.fail(&node, name, "unknown thread (known: feed, strategy, sink, status, inference)");
     reader.find(name);
     config.threads[name] = read_thread(reader, name, node);
   }
@@ -163,20 +163,31 @@ void check_url(TableReader& reader, std::string_view key, const std::string& url
     reader.fail(reader.table().get(key), key, "expected a wss:// (or ws://) URL, got '" + url + "'");
 }
 
+void check_http_url(TableReader& reader, std::string_view key, const std::string& url) {
+  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0)
+    reader.fail(reader.table().get(key), key, "expected an https:// (or http://) URL, got '" + url + "'");
+}
+
+int line_of(const toml::node* node) {
+  return node ? static_cast<int>(node->source().begin.line) : 0;
+}
+
 VenueConfig read_venue(TableReader& parent, const std::string& id, const toml::node& node) {
   if (!node.is_table()) parent.fail(&node, id, "expected a table");
   TableReader reader(*node.as_table(), parent.dotted(id), parent.source());
   VenueConfig venue;
   venue.id = id;
+  venue.source = parent.source();
+  venue.lines[""] = line_of(&node);
   venue.enabled = reader.value<bool>("enabled", true);
-  if (id == "binance-usdm") {
-    venue.public_url = reader.value<std::string>("public_url", "wss://fstream.binance.com/public");
-    venue.market_url = reader.value<std::string>("market_url", "wss://fstream.binance.com/market");
-    check_url(reader, "public_url", venue.public_url);
-    check_url(reader, "market_url", venue.market_url);
-  } else {
-    parent.fail(&node, id, "unknown venue (supported: binance-usdm)");
+  // Every endpoint key any venue takes; app::wire_venues refuses the ones this venue does not.
+  for (auto [key, field] : {std::pair{"url", &venue.url}, std::pair{"public_url", &venue.public_url},
+                            std::pair{"market_url", &venue.market_url}}) {
+    *field = reader.value<std::string>(key, "");
+    if (!field->empty()) check_url(reader, key, *field);
   }
+  venue.rest_url = reader.value<std::string>("rest_url", "");
+  if (!venue.rest_url.empty()) check_http_url(reader, "rest_url", venue.rest_url);
   venue.symbols = reader.strings("symbols");
   if (venue.enabled && venue.symbols.empty())
     reader.fail(reader.table().get("symbols"), "symbols", "an enabled venue needs at least one symbol");
@@ -195,7 +206,51 @@ VenueConfig read_venue(TableReader& parent, const std::string& id, const toml::n
     r.reject_unknown();
   }
   reader.reject_unknown();
+  for (const auto& [key, value] : *node.as_table()) venue.lines[std::string(key.str())] = line_of(&value);
   return venue;
+}
+
+InferenceConfig read_inference(TableReader& r) {
+  InferenceConfig c;
+  c.enabled = r.value<bool>("enabled", false);
+  c.base_url = r.value<std::string>("base_url", "");
+  c.model = r.value<std::string>("model", "");
+  c.api_key_env = r.value<std::string>("api_key_env", c.api_key_env);
+  c.encoding = r.value<std::string>("encoding", c.encoding);
+  c.rpm = r.positive("rpm", c.rpm, 10'000'000);
+  c.tpm = r.positive("tpm", c.tpm, 10'000'000'000);
+  c.max_in_flight = r.positive("max_in_flight", c.max_in_flight, 256);
+  c.prompt_token_budget = r.positive("prompt_token_budget", c.prompt_token_budget, 1'000'000);
+  c.max_completion_tokens = r.positive("max_completion_tokens", c.max_completion_tokens, 1'000'000);
+  c.request_timeout_ms = r.positive("request_timeout_ms", c.request_timeout_ms, 600'000);
+  c.ttl_ms = r.positive("ttl_ms", c.ttl_ms, 3'600'000);
+  if (const toml::node* node = r.find("stale_move_bps")) {
+    std::optional<double> v = node->value_exact<double>();
+    if (!v) {
+      if (auto i = node->value_exact<std::int64_t>()) v = static_cast<double>(*i);
+    }
+    if (!v || !(*v > 0) || *v > 10'000) r.fail(node, "stale_move_bps", "expected a number in (0, 10000]");
+    c.stale_move_bps = *v;
+  }
+  c.structured_outputs = r.value<bool>("structured_outputs", c.structured_outputs);
+  c.stream = r.value<bool>("stream", c.stream);
+  c.max_completion_tokens_field = r.value<bool>("max_completion_tokens_field", c.max_completion_tokens_field);
+  c.ca_file = r.value<std::string>("ca_file", "");
+  const toml::table& t = r.table();
+  if (c.encoding != "cl100k_base" && c.encoding != "o200k_base")
+    r.fail(t.get("encoding"), "encoding", "expected \"cl100k_base\" or \"o200k_base\"");
+  if (c.api_key_env.empty() || c.api_key_env.find_first_of(" \t=") != std::string::npos)
+    r.fail(t.get("api_key_env"), "api_key_env", "expected the name of an environment variable");
+  if (c.enabled) {
+    if (c.base_url.rfind("https://", 0) != 0 && c.base_url.rfind("http://", 0) != 0)
+      r.fail(t.get("base_url"), "base_url", "expected an https:// URL, got '" + c.base_url + "'");
+    if (c.model.empty()) r.fail(t.get("model"), "model", "an enabled [inference] needs a model");
+  }
+  if (c.max_completion_tokens + c.prompt_token_budget > c.tpm)
+    r.fail(t.get("prompt_token_budget"), "prompt_token_budget",
+           "prompt_token_budget + max_completion_tokens exceed tpm: no request could ever be sent");
+  r.reject_unknown();
+  return c;
 }
 
 Config read(const toml::table& root_table, const std::string& source) {
@@ -218,6 +273,20 @@ Config read(const toml::table& root_table, const std::string& source) {
     }
     r.reject_unknown();
   }
+  if (const toml::table* t = root.subtable("metrics")) {
+    TableReader r(*t, "metrics", source);
+    config.metrics.enabled = r.value<bool>("enabled", true);
+    const std::string listen = r.value<std::string>("listen", "127.0.0.1:9464");
+    const auto colon = listen.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+    const bool numeric = !port.empty() && port.size() <= 5 &&
+                         std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!numeric || std::stoi(port) > 65535 || colon == 0)
+      r.fail(t->get("listen"), "listen", "expected \"address:port\", e.g. \"127.0.0.1:9464\"");
+    config.metrics.address = listen.substr(0, colon);
+    config.metrics.port = static_cast<std::uint16_t>(std::stoi(port));
+    r.reject_unknown();
+  }
   if (const toml::table* t = root.subtable("process")) {
     TableReader r(*t, "process", source);
     config.process.mlockall = r.value<bool>("mlockall", false);
@@ -228,6 +297,10 @@ Config read(const toml::table& root_table, const std::string& source) {
     config.strategy.cycle_ms = r.positive("cycle_ms", 50, 60'000);
     config.strategy.stale_after_ms = r.positive("stale_after_ms", 5'000, 3'600'000);
     r.reject_unknown();
+  }
+  if (const toml::table* t = root.subtable("inference")) {
+    TableReader r(*t, "inference", source);
+    config.inference = read_inference(r);
   }
   if (const toml::table* t = root.subtable("venues")) {
     TableReader r(*t, "venues", source);
@@ -255,6 +328,16 @@ Config read(const toml::table& root_table, const std::string& source) {
 }
 
 }  // namespace
+
+std::string VenueConfig::where(std::string_view key) const {
+  const auto it = lines.find(key);
+  const int line = it != lines.end() ? it->second : lines.count("") ? lines.find("")->second : 0;
+  std::string out = source;
+  if (line > 0) out += ":" + std::to_string(line);
+  out += ": key 'venues." + id;
+  if (!key.empty()) out += "." + std::string(key);
+  return out + "'";
+}
 
 const ThreadConfig& Config::thread(std::string_view name) const {
   static const ThreadConfig kUnpinned{};

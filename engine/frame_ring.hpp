@@ -88,6 +88,13 @@ class FrameRing {
     return true;
   }
 
+  // The payload of the frame begun last and not yet committed, in place (a per-message hook on the producer
+  // thread reads it before commit); empty when the frame was poisoned.
+  std::string_view pending() const noexcept {
+    return pending_ok_ ? std::string_view(arena_.get() + pending_start_ % capacity_, pending_len_)
+                       : std::string_view();
+  }
+
   bool push(std::uint32_t conn_id, std::int64_t recv_ns, std::string_view payload) noexcept {
     begin(conn_id, recv_ns);
     return append(payload) && commit();

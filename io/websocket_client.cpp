@@ -412,6 +412,9 @@ void WebSocketClient::on_frame_end() {
   if (message_rejected_) return;
   counters_.messages.add();
   counters_.bytes.add(message_bytes_);
+  if (observer_)
+    observer_->on_websocket_message(*this, spilling_ ? std::string_view(spill_) : ring_.pending(),
+                                    message_recv_ns_);
   const bool delivered =
       spilling_ ? ring_.push(config_.connection_id, message_recv_ns_, spill_) : ring_.commit();
   if (!delivered) counters_.drops.add();

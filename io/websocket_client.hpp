@@ -69,6 +69,18 @@ class WebSocketOpenListener {
   ~WebSocketOpenListener() = default;
 };
 
+// Sees every complete data message on the feed thread right before it is published to the ring, in place (the
+// ring's bytes or the spill buffer): no copy. For venue-demanded answers (Deribit test_request) and liveness
+// bookkeeping; it must be cheap and must not block. A message the ring had no room for is seen as empty.
+class WebSocketMessageObserver {
+ public:
+  virtual void on_websocket_message(WebSocketClient& client, std::string_view payload,
+                                    std::int64_t recv_ns) noexcept = 0;
+
+ protected:
+  ~WebSocketMessageObserver() = default;
+};
+
 struct WebSocketCounters {
   engine::Counter messages;        // complete text/binary messages received (delivered or dropped)
   engine::Counter bytes;           // payload bytes of those messages
@@ -113,6 +125,9 @@ class WebSocketClient final : public StreamProtocol {
   // Writes whatever wslay has queued. Returns false when the transport should be closed.
   bool flush(ByteSink& out);
 
+  // Null: none. Set before the transport opens.
+  void set_message_observer(WebSocketMessageObserver* observer) noexcept { observer_ = observer; }
+
   State state() const noexcept { return state_; }
   const WebSocketCounters& counters() const noexcept { return counters_; }
   std::uint32_t connection_id() const noexcept { return config_.connection_id; }
@@ -142,6 +157,7 @@ class WebSocketClient final : public StreamProtocol {
   WebSocketConfig config_;
   engine::FrameRing& ring_;
   WebSocketOpenListener* listener_;
+  WebSocketMessageObserver* observer_ = nullptr;
   WebSocketCounters counters_;
 
   UpgradeHandshake handshake_;

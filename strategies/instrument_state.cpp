@@ -1,6 +1,7 @@
 #include "strategies/instrument_state.hpp"
 
 #include <cmath>
+#include <stdexcept>
 #include <utility>
 
 namespace sigflow::strategies {
@@ -25,8 +26,25 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) noexcept {
 
 }  // namespace
 
-InstrumentState::InstrumentState(InstrumentSpec spec, std::size_t book_capacity)
-    : spec_(std::move(spec)), book_(book_capacity) {}
+namespace {
+
+SyncFamily family_or_throw(const std::string& venue) {
+  const std::optional<SyncFamily> family = sync_family(venue);
+  if (!family) throw std::invalid_argument("instrument: no book-sync rules for venue \"" + venue + "\"");
+  return *family;
+}
+
+}  // namespace
+
+InstrumentState::InstrumentState(InstrumentSpec spec, std::size_t book_capacity,
+                                 const BookSyncLimits& sync_limits, const LivenessBounds& liveness)
+    : spec_(std::move(spec)),
+      book_(book_capacity),
+      sync_(family_or_throw(spec_.venue), sync_limits),
+      watches_{TopicWatch{io::TopicKind::kBook, liveness.book_ns},
+               TopicWatch{io::TopicKind::kBestBidAsk, liveness.best_bid_ask_ns},
+               TopicWatch{io::TopicKind::kTicker, liveness.ticker_ns}},
+      retry_silent_ns_(liveness.retry_ns) {}
 
 ApplyResult InstrumentState::apply(const io::MarketEvent& event) noexcept {
   ApplyResult result = ApplyResult::kApplied;
@@ -38,14 +56,14 @@ ApplyResult InstrumentState::apply(const io::MarketEvent& event) noexcept {
       bbo_ = event.best_bid_ask;
       bbo_exchange_ts_ = event.exchange_ts_ns;
       bbo_recv_ns_ = event.recv_ns;
+      saw_data(kBestBidAskWatch, event.recv_ns);
       break;
     case io::EventKind::kBookSnapshot:
-      result = apply_snapshot(event);
-      break;
     case io::EventKind::kBookDelta:
-      result = apply_delta(event);
+      result = apply_book(event);
       break;
     case io::EventKind::kMarkFunding: {
+      saw_data(kTickerWatch, event.recv_ns);
       // Merge: a field the venue did not send keeps its last value (Bybit ticker deltas).
       const io::MarkFunding& m = event.mark_funding;
       if (m.mark_price) mark_price_ = m.mark_price->to_double();
@@ -60,7 +78,7 @@ ApplyResult InstrumentState::apply(const io::MarketEvent& event) noexcept {
     default:
       return ApplyResult::kNotMarket;
   }
-  if (result != ApplyResult::kStale) last_update_ns_ = event.recv_ns;
+  if (result == ApplyResult::kApplied) last_update_ns_ = event.recv_ns;
   return result;
 }
 
@@ -77,72 +95,45 @@ void InstrumentState::apply_trade(const io::MarketEvent& event) noexcept {
   if (event.trade.aggressor == io::Side::kBuy) bucket.taker_buy_volume += size;
 }
 
-ApplyResult InstrumentState::apply_snapshot(const io::MarketEvent& event) noexcept {
-  book_.apply_snapshot(event.snapshot.bids, event.snapshot.asks);
-  sync_ = BookSync::kLive;
-  book_update_id_ = event.snapshot.last_update_id;
-  awaiting_first_delta_ = true;
-  book_exchange_ts_ = event.exchange_ts_ns;
-  book_recv_ns_ = event.recv_ns;
-  ++snapshots_;
-  ++book_updates_;
-  check_crossed();
-  return ApplyResult::kApplied;
-}
-
-ApplyResult InstrumentState::apply_delta(const io::MarketEvent& event) noexcept {
-  const io::BookDelta& d = event.delta;
-  if (sync_ != BookSync::kLive) {
-    ++stale_deltas_;
-    return ApplyResult::kStale;
-  }
-  if (awaiting_first_delta_) {
-    // Binance: drop diffs that end before the snapshot; the first one applied must straddle it, or (USD-M)
-    // continue it exactly: `pu` equal to the snapshot's id, as when the straddling diff arrived before the
-    // snapshot and was dropped.
-    if (d.final_update_id < book_update_id_) {
-      ++stale_deltas_;
+ApplyResult InstrumentState::apply_book(const io::MarketEvent& event) noexcept {
+  saw_data(kBookWatch, event.recv_ns);  // data flows even while the book waits for its snapshot
+  const SyncResult result = event.kind == io::EventKind::kBookSnapshot ? sync_.on_snapshot(event, book_)
+                                                                       : sync_.on_delta(event, book_);
+  switch (result) {
+    case SyncResult::kApplied:
+      book_exchange_ts_ = event.exchange_ts_ns;
+      book_recv_ns_ = event.recv_ns;
+      return ApplyResult::kApplied;
+    case SyncResult::kBuffered:
+      return ApplyResult::kBuffered;
+    case SyncResult::kStale:
       return ApplyResult::kStale;
-    }
-    const bool continues =
-        d.prev_final_update_id != io::kNoUpdateId && d.prev_final_update_id == book_update_id_;
-    if (!continues && d.first_update_id > book_update_id_ + 1) {
-      ++gaps_;
-      sync_ = BookSync::kGap;
-      book_.clear();
+    case SyncResult::kGap:
       return ApplyResult::kGap;
-    }
-  } else {
-    const bool chained = d.prev_final_update_id != io::kNoUpdateId ? d.prev_final_update_id == book_update_id_
-                                                                   : d.first_update_id == book_update_id_ + 1;
-    if (!chained) {
-      if (d.final_update_id <= book_update_id_) {  // a replayed duplicate, not a hole
-        ++stale_deltas_;
-        return ApplyResult::kStale;
-      }
-      ++gaps_;
-      sync_ = BookSync::kGap;
-      book_.clear();
-      return ApplyResult::kGap;
-    }
+    case SyncResult::kSnapshotTooOld:
+      return ApplyResult::kSnapshotRejected;
   }
-  for (const io::PriceLevel& level : d.bids) book_.apply_level(BookSide::kBid, level.price, level.size);
-  for (const io::PriceLevel& level : d.asks) book_.apply_level(BookSide::kAsk, level.price, level.size);
-  awaiting_first_delta_ = false;
-  book_update_id_ = d.final_update_id;
-  book_exchange_ts_ = event.exchange_ts_ns;
-  book_recv_ns_ = event.recv_ns;
-  ++book_updates_;
-  check_crossed();
-  return ApplyResult::kApplied;
+  return ApplyResult::kStale;
 }
 
-void InstrumentState::check_crossed() noexcept {
-  if (book_.crossed()) ++crossed_books_;
+void InstrumentState::saw_data(std::size_t watch, std::int64_t recv_ns) noexcept {
+  watches_[watch].last_data_ns = recv_ns;
+  watches_[watch].reported_ns = kNever;
+}
+
+std::optional<io::TopicKind> InstrumentState::take_silent_topic(std::int64_t now_ns) noexcept {
+  for (TopicWatch& w : watches_) {
+    if (w.bound_ns <= 0 || w.last_data_ns == kNever || now_ns - w.last_data_ns <= w.bound_ns) continue;
+    if (w.reported_ns != kNever && now_ns - w.reported_ns < retry_silent_ns_) continue;
+    w.reported_ns = now_ns;
+    ++silent_reports_;
+    return w.kind;
+  }
+  return std::nullopt;
 }
 
 bool InstrumentState::book_usable() const noexcept {
-  return sync_ == BookSync::kLive && book_.best_bid() && book_.best_ask() && !book_.crossed();
+  return sync_.book_valid() && book_.best_bid() && book_.best_ask() && !book_.crossed();
 }
 
 InstrumentState::TopOfBook InstrumentState::top_of_book() const noexcept {

@@ -7,15 +7,19 @@
 // construction. Time windows use the local monotonic receive time of each frame (the clock the cycle
 // runs on), never the venue's clock, so a venue's clock skew cannot stretch a window.
 //
-// The book follows the venue's sequence ids. A snapshot (REST or top-N partial) makes it live; a diff
-// must continue the chain (Binance USD-M: `pu` equals the previous `u`; where no `pu` is sent: `U` equals
-// the previous `u` + 1), or the book is cleared and counted as a gap until the next snapshot. Re-syncing
-// a diff book through REST is the venue's book-sync state machine, which feeds snapshots in here.
+// The book follows the venue's sequence ids through a BookSync (strategies/book_sync.hpp), the venue
+// family's state machine: it decides what a snapshot or a diff does to the book, and when the book needs a
+// fresh snapshot. The state also watches data liveness per topic kind (book, best bid/ask, ticker): a kind
+// that delivered data and then went silent for longer than its bound is reported once, and again at most
+// every retry interval while it stays silent.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "io/venues/market_event.hpp"
+#include "io/venues/venue_protocol.hpp"
+#include "strategies/book_sync.hpp"
 #include "strategies/features.hpp"
 #include "strategies/order_book.hpp"
 
@@ -27,17 +31,21 @@ struct InstrumentSpec {
   std::string instrument;  // normalized: "BTC-USDT-PERP"
 };
 
-enum class BookSync : std::uint8_t {
-  kEmpty,  // no snapshot yet
-  kLive,   // snapshot applied and every diff since chained onto it
-  kGap,    // a diff broke the chain: the book is cleared until the next snapshot
-};
-
 enum class ApplyResult : std::uint8_t {
   kApplied,
-  kStale,      // a diff older than the book (or arriving before any snapshot): dropped, as the venue says
-  kGap,        // a diff broke the sequence chain: book cleared
-  kNotMarket,  // a control event (ack, error, ignored type): nothing to apply
+  kBuffered,          // a Binance diff kept until its REST snapshot arrives
+  kStale,             // a diff older than the book (or a WS diff before any snapshot): dropped
+  kGap,               // the chain broke, the book crossed or failed its checksum: book invalidated
+  kSnapshotRejected,  // a REST snapshot older than the buffered diffs: another one is wanted
+  kNotMarket,         // a control event (ack, error, ignored type): nothing to apply
+};
+
+// Data-liveness bounds per watched topic kind; 0 turns a kind's watch off.
+struct LivenessBounds {
+  std::int64_t book_ns = 10'000'000'000;
+  std::int64_t best_bid_ask_ns = 10'000'000'000;
+  std::int64_t ticker_ns = 30'000'000'000;  // mark/funding pushes are 1-3 s apart
+  std::int64_t retry_ns = 30'000'000'000;   // a topic still silent is reported again after this long
 };
 
 class InstrumentState {
@@ -46,7 +54,9 @@ class InstrumentState {
   static constexpr std::size_t kBuckets = 100;            // × 100 ms = the 10 s volume window
   static constexpr std::size_t kMidSamples = 256;         // > 10 s of 50 ms cycles
 
-  explicit InstrumentState(InstrumentSpec spec, std::size_t book_capacity = OrderBook::kDefaultCapacity);
+  // Throws std::invalid_argument for a venue without a book-sync family.
+  explicit InstrumentState(InstrumentSpec spec, std::size_t book_capacity = OrderBook::kDefaultCapacity,
+                           const BookSyncLimits& sync_limits = {}, const LivenessBounds& liveness = {});
 
   const InstrumentSpec& spec() const noexcept { return spec_; }
 
@@ -55,6 +65,12 @@ class InstrumentState {
 
   // Once per strategy cycle: samples the mid for the return windows and accumulates the change score.
   void on_cycle(std::int64_t now_ns) noexcept;
+
+  // A watched topic kind that has been silent past its bound, at most one per call (see the file comment).
+  std::optional<io::TopicKind> take_silent_topic(std::int64_t now_ns) noexcept;
+
+  // True when the book wants a snapshot request sent now (BookSync::take_snapshot_request).
+  bool take_snapshot_request(std::int64_t now_ns) noexcept { return sync_.take_snapshot_request(now_ns); }
 
   // The instrument at `now_ns` (monotonic): every field filled, NaN where nothing is known.
   InstrumentFeatures features(std::int64_t now_ns) const noexcept;
@@ -67,8 +83,9 @@ class InstrumentState {
 
   bool has_market_data() const noexcept { return last_update_ns_ != kNever; }
   const OrderBook& book() const noexcept { return book_; }
-  BookSync book_sync() const noexcept { return sync_; }
-  std::uint64_t book_last_update_id() const noexcept { return book_update_id_; }
+  const BookSync& book_sync() const noexcept { return sync_; }
+  BookState book_state() const noexcept { return sync_.state(); }
+  std::uint64_t book_last_update_id() const noexcept { return sync_.last_update_id(); }
 
   // Last values as received (the venue's exact decimals), for summaries and the decode tool.
   const io::Trade& last_trade() const noexcept { return last_trade_; }
@@ -80,11 +97,16 @@ class InstrumentState {
   std::int64_t next_funding_ts_ns() const noexcept { return next_funding_ts_ns_; }
 
   std::uint64_t trades() const noexcept { return trades_; }
-  std::uint64_t book_updates() const noexcept { return book_updates_; }
-  std::uint64_t gaps() const noexcept { return gaps_; }
-  std::uint64_t snapshots() const noexcept { return snapshots_; }
-  std::uint64_t stale_deltas() const noexcept { return stale_deltas_; }
-  std::uint64_t crossed_books() const noexcept { return crossed_books_; }
+  // Snapshots and diffs applied to the book.
+  std::uint64_t book_updates() const noexcept {
+    return sync_.counters().snapshots + sync_.counters().updates;
+  }
+  std::uint64_t gaps() const noexcept { return sync_.counters().gaps; }
+  std::uint64_t resyncs() const noexcept { return sync_.counters().resyncs; }
+  std::uint64_t snapshots() const noexcept { return sync_.counters().snapshots; }
+  std::uint64_t stale_deltas() const noexcept { return sync_.counters().stale; }
+  std::uint64_t crossed_books() const noexcept { return sync_.counters().crossed; }
+  std::uint64_t silent_topic_reports() const noexcept { return silent_reports_; }
   std::uint64_t liquidations() const noexcept { return liquidations_; }
 
  private:
@@ -107,10 +129,16 @@ class InstrumentState {
     double mid = kAbsent;
   };
 
-  ApplyResult apply_snapshot(const io::MarketEvent& event) noexcept;
-  ApplyResult apply_delta(const io::MarketEvent& event) noexcept;
+  struct TopicWatch {
+    io::TopicKind kind;
+    std::int64_t bound_ns = 0;
+    std::int64_t last_data_ns = kNever;
+    std::int64_t reported_ns = kNever;  // last report of the current silence; kNever when data flows
+  };
+
+  ApplyResult apply_book(const io::MarketEvent& event) noexcept;
   void apply_trade(const io::MarketEvent& event) noexcept;
-  void check_crossed() noexcept;
+  void saw_data(std::size_t watch, std::int64_t recv_ns) noexcept;
 
   TopOfBook top_of_book() const noexcept;
   bool book_usable() const noexcept;
@@ -119,9 +147,7 @@ class InstrumentState {
 
   InstrumentSpec spec_;
   OrderBook book_;
-  BookSync sync_ = BookSync::kEmpty;
-  std::uint64_t book_update_id_ = io::kNoUpdateId;
-  bool awaiting_first_delta_ = false;
+  BookSync sync_;
   std::int64_t book_exchange_ts_ = kNever;
   std::int64_t book_recv_ns_ = kNever;
 
@@ -145,9 +171,13 @@ class InstrumentState {
   double last_cycle_mid_ = kAbsent;
   double last_cycle_imbalance_ = kAbsent;
 
+  static constexpr std::size_t kBookWatch = 0, kBestBidAskWatch = 1, kTickerWatch = 2;
+  std::array<TopicWatch, 3> watches_;
+  std::int64_t retry_silent_ns_;
+  std::uint64_t silent_reports_ = 0;
+
   std::int64_t last_update_ns_ = kNever;
-  std::uint64_t trades_ = 0, book_updates_ = 0, gaps_ = 0, snapshots_ = 0, stale_deltas_ = 0,
-                crossed_books_ = 0, liquidations_ = 0;
+  std::uint64_t trades_ = 0, liquidations_ = 0;
 };
 
 }  // namespace sigflow::strategies

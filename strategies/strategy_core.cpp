@@ -11,11 +11,6 @@ namespace sigflow::strategies {
 
 namespace {
 
-// Market ids whose frames io::binance::Decoder reads.
-bool is_binance_venue(std::string_view venue) noexcept {
-  return venue == "binance-usdm" || venue == "binance";
-}
-
 // A fixed-size line for the error log: the error path must not allocate either.
 class LogLine {
  public:
@@ -55,24 +50,13 @@ class LogLine {
 
 StrategyCore::StrategyCore(std::vector<InstrumentSpec> instruments, std::vector<ConnectionSpec> connections,
                            StrategyConfig config)
-    : config_(config),
-      model_(config.model),
-      decoder_(config.decoder_limits),
-      counters_(std::make_unique<StrategyCounters>()) {
-  const auto venue_id = [this](const std::string& venue) -> std::uint16_t {
-    if (!is_binance_venue(venue))
-      throw std::invalid_argument("strategy: no decoder for venue \"" + venue + "\"");
-    const auto it = std::find(venues_.begin(), venues_.end(), venue);
-    if (it != venues_.end()) return static_cast<std::uint16_t>(it - venues_.begin());
-    venues_.push_back(venue);
-    return static_cast<std::uint16_t>(venues_.size() - 1);
-  };
-
+    : config_(config), model_(config.model), counters_(std::make_unique<StrategyCounters>()) {
+  rest_body_.reserve(config_.max_rest_body_bytes + engine::kFramePadding);
   states_.reserve(instruments.size());
   for (InstrumentSpec& spec : instruments) {
-    const std::uint16_t venue = venue_id(spec.venue);
+    const std::uint16_t venue = venue_index(spec.venue);
     symbols_.push_back(SymbolKey{venue, spec.symbol, states_.size()});
-    states_.emplace_back(std::move(spec), config_.book_capacity);
+    states_.emplace_back(std::move(spec), config_.book_capacity, config_.book_sync, config_.liveness);
   }
   std::sort(symbols_.begin(), symbols_.end(), [](const SymbolKey& a, const SymbolKey& b) {
     return a.venue != b.venue ? a.venue < b.venue : a.symbol < b.symbol;
@@ -85,9 +69,10 @@ StrategyCore::StrategyCore(std::vector<InstrumentSpec> instruments, std::vector<
   }
 
   for (ConnectionSpec& c : connections) {
-    const std::uint16_t venue = venue_id(c.venue);
+    const std::uint16_t venue = venue_index(c.venue);
+    const bool rest = c.route == kRestRoute;
     connections_.push_back(
-        Connection{c.conn_id, venue, std::move(c.venue), std::move(c.route), std::move(c.stream)});
+        Connection{c.conn_id, venue, std::move(c.venue), std::move(c.route), std::move(c.stream), rest});
   }
   std::sort(connections_.begin(), connections_.end(),
             [](const Connection& a, const Connection& b) { return a.conn_id < b.conn_id; });
@@ -107,6 +92,18 @@ StrategyCore::StrategyCore(std::vector<InstrumentSpec> instruments, std::vector<
 }
 
 StrategyCore::~StrategyCore() = default;
+
+std::uint16_t StrategyCore::venue_index(const std::string& venue) {
+  const auto it = std::find(venues_.begin(), venues_.end(), venue);
+  if (it != venues_.end()) return static_cast<std::uint16_t>(it - venues_.begin());
+  std::unique_ptr<io::VenueDecoder> decoder = io::make_decoder(venue);
+  if (!decoder) throw std::invalid_argument("strategy: no decoder for venue \"" + venue + "\"");
+  if (!sync_family(venue))
+    throw std::invalid_argument("strategy: no book-sync rules for venue \"" + venue + "\"");
+  venues_.push_back(venue);
+  decoders_.push_back(std::move(decoder));
+  return static_cast<std::uint16_t>(venues_.size() - 1);
+}
 
 const StrategyCore::Connection* StrategyCore::find_connection(std::uint32_t conn_id) const noexcept {
   const auto it = std::lower_bound(connections_.begin(), connections_.end(), conn_id,
@@ -145,14 +142,18 @@ void StrategyCore::on_frame(const engine::FrameView& frame) noexcept {
     log_error({}, frame.conn_id, {}, "unknown connection id", {}, frame.bytes);
     return;
   }
-  const io::binance::DecodeError error = decoder_.decode(frame, connection->stream, event_);
-  if (error != io::binance::DecodeError::kNone) {
+  io::VenueDecoder& decoder = *decoders_[connection->venue];
+  applier_.venue = connection->venue;
+  const bool decoded =
+      connection->rest
+          ? decoder.decode_rest_snapshot(frame.bytes, connection->stream, frame.recv_ns, applier_)
+          : decoder.decode(frame.bytes, frame.recv_ns, connection->stream, applier_);
+  if (!decoded) {
     c.decode_errors.add();
-    log_error(connection->venue_name, frame.conn_id, connection->route, io::binance::to_string(error),
-              decoder_.error_message(), frame.bytes);
-    return;
+    log_error(connection->venue_name, frame.conn_id, connection->route,
+              connection->rest ? "REST depth body does not decode" : "frame does not decode",
+              decoder.error_message(), frame.bytes);
   }
-  apply_event(connection->venue);
 }
 
 bool StrategyCore::on_rest_depth_snapshot(std::string_view venue, std::string_view symbol,
@@ -163,59 +164,90 @@ bool StrategyCore::on_rest_depth_snapshot(std::string_view venue, std::string_vi
     c.unknown_symbols.add();
     return false;
   }
-  const io::binance::DecodeError error = decoder_.decode_rest_depth(body, symbol, recv_ns, event_);
-  if (error != io::binance::DecodeError::kNone) {
+  if (body.size() > config_.max_rest_body_bytes) {
     c.decode_errors.add();
-    log_error(venue, kNoConnection, "REST depth", io::binance::to_string(error), decoder_.error_message(),
-              body);
+    log_error(venue, kNoConnection, "REST depth", "body larger than max_rest_body_bytes", {}, body);
     return false;
   }
-  apply_event(static_cast<std::uint16_t>(v - venues_.begin()));
-  return event_.kind == io::EventKind::kBookSnapshot;
+  rest_body_.assign(body);
+  rest_body_.append(engine::kFramePadding, '\0');  // fits the reserve: no allocation
+  const auto venue_id = static_cast<std::uint16_t>(v - venues_.begin());
+  io::VenueDecoder& decoder = *decoders_[venue_id];
+  applier_.venue = venue_id;
+  const std::uint64_t snapshots_before = find_state(venue_id, symbol)->snapshots();
+  if (!decoder.decode_rest_snapshot(std::string_view(rest_body_.data(), body.size()), symbol, recv_ns,
+                                    applier_)) {
+    c.decode_errors.add();
+    log_error(venue, kNoConnection, "REST depth", "body does not decode", decoder.error_message(), body);
+    return false;
+  }
+  return find_state(venue_id, symbol)->snapshots() > snapshots_before;
 }
 
-void StrategyCore::apply_event(std::uint16_t venue) noexcept {
+void StrategyCore::apply_event(std::uint16_t venue, const io::MarketEvent& event) noexcept {
   StrategyCounters& c = *counters_;
-  switch (event_.kind) {
+  switch (event.kind) {
     case io::EventKind::kSubscribeAck:
       c.acks.add();
       return;
     case io::EventKind::kVenueError: {
       c.venue_errors.add();
       char code[24];
-      const auto r = std::to_chars(code, code + sizeof code, event_.error.code);
-      log_error(venues_[venue], kNoConnection, event_.stream, "venue error",
-                std::string_view(code, static_cast<std::size_t>(r.ptr - code)), event_.error.message);
+      const auto r = std::to_chars(code, code + sizeof code, event.error.code);
+      log_error(venues_[venue], kNoConnection, event.stream, "venue error",
+                std::string_view(code, static_cast<std::size_t>(r.ptr - code)), event.error.message);
       return;
     }
     case io::EventKind::kIgnored:
+    case io::EventKind::kNone:
       c.ignored_messages.add();
       return;
     default:
       break;
   }
-  InstrumentState* state = find_state(venue, event_.symbol);
+  InstrumentState* state = find_state(venue, event.symbol);
   if (!state) {
     c.unknown_symbols.add();
     return;
   }
   c.decoded_events.add();
-  switch (state->apply(event_)) {
+  switch (state->apply(event)) {
     case ApplyResult::kGap:
       c.book_gaps.add();
       break;
     case ApplyResult::kStale:
       c.stale_deltas.add();
       break;
+    case ApplyResult::kBuffered:
+      c.buffered_deltas.add();
+      break;
+    case ApplyResult::kSnapshotRejected:
+      c.rejected_snapshots.add();
+      break;
     default:
       break;
   }
+  if (state->take_snapshot_request(event.recv_ns))
+    request(FeedRequest::Kind::kBookResync, io::TopicKind::kBook,
+            static_cast<std::size_t>(state - states_.data()));
+}
+
+void StrategyCore::request(FeedRequest::Kind kind, io::TopicKind topic, std::size_t instrument) noexcept {
+  StrategyCounters& c = *counters_;
+  (kind == FeedRequest::Kind::kBookResync ? c.resync_requests : c.silent_topics).add();
+  if (!config_.feed_requests) return;
+  // A full queue loses this request only: the book's timeout asks again.
+  if (!config_.feed_requests->push(FeedRequest{kind, topic, static_cast<std::uint32_t>(instrument)}))
+    c.request_drops.add();
 }
 
 void StrategyCore::on_cycle(std::uint64_t cycle, std::int64_t now_ns, std::int64_t wall_ns,
                             SignalSink& sink) noexcept {
   for (std::size_t i = 0; i < states_.size(); ++i) {
     InstrumentState& state = states_[i];
+    if (state.take_snapshot_request(now_ns)) request(FeedRequest::Kind::kBookResync, io::TopicKind::kBook, i);
+    if (const std::optional<io::TopicKind> silent = state.take_silent_topic(now_ns))
+      request(FeedRequest::Kind::kTopicSilent, *silent, i);
     state.on_cycle(now_ns);
     features_[i] = state.features(now_ns);
     const ModelDecision decision = model_.evaluate(features_[i]);

@@ -7,6 +7,12 @@
 // live. All state is sized at construction; the per-frame and per-cycle paths do not allocate, lock or
 // make syscalls. A bad frame is counted, logged (at most once per `error_log_interval_ns`, naming the
 // connection and showing a bounded snippet of the frame) and skipped: the engine keeps running.
+//
+// Each market id gets one decoder (io::make_decoder). Frames of a connection whose route is "rest" are REST
+// depth snapshot bodies for the connection's `stream` (the symbol): that is how the feed thread delivers
+// the snapshots the books ask for. Book integrity is each instrument's BookSync; when a book needs a
+// snapshot, or a watched topic falls silent, the core pushes a FeedRequest to the feed thread (or, with no
+// queue, as in replay, only counts it).
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -17,8 +23,10 @@
 
 #include "engine/counter.hpp"
 #include "engine/frame_ring.hpp"
-#include "io/venues/binance/decoder.hpp"
+#include "io/venues/venue_decoder.hpp"
+#include "strategies/book_sync.hpp"
 #include "strategies/features.hpp"
+#include "strategies/feed_request.hpp"
 #include "strategies/instrument_state.hpp"
 #include "strategies/local_model.hpp"
 #include "strategies/signal.hpp"
@@ -29,17 +37,26 @@ namespace sigflow::strategies {
 struct ConnectionSpec {
   std::uint32_t conn_id = 0;
   std::string venue;   // market id of the frames on it: "binance-usdm"
-  std::string route;   // for logs: "/public", "/market"
-  std::string stream;  // a raw single-stream connection's stream ("btcusdt@depth20@100ms"); empty if combined
+  std::string route;   // for logs: "/public", "/market"; "rest": REST depth snapshot bodies for `stream`
+  std::string stream;  // a raw single-stream connection's stream ("btcusdt@depth20@100ms"); empty if
+                       // combined; the symbol on a "rest" connection
 };
+
+inline constexpr std::string_view kRestRoute = "rest";
 
 struct StrategyConfig {
   std::size_t book_capacity = OrderBook::kDefaultCapacity;
-  io::binance::DecoderLimits decoder_limits{};
   LocalModelConfig model{};
   std::int64_t error_log_interval_ns = 1'000'000'000;
   std::size_t error_snippet_bytes = 160;
   std::FILE* error_log = stderr;  // where the rate-limited error lines go (nullptr: counted only)
+  BookSyncLimits book_sync{};
+  LivenessBounds liveness{};
+  // Where book resyncs and silent topics are asked for (the feed thread drains it); nullptr: counted only.
+  FeedRequestQueue* feed_requests = nullptr;
+  // Largest REST body on_rest_depth_snapshot copies into its padded buffer (a 5000-level spot snapshot is
+  // about 400 KB).
+  std::size_t max_rest_body_bytes = 4u << 20;
 };
 
 // Counters of the strategy stage; written by the strategy thread only, readable from any thread.
@@ -52,31 +69,38 @@ struct StrategyCounters {
   engine::Counter acks;                 // subscribe / command acknowledgements
   engine::Counter venue_errors;         // error replies from a venue
   engine::Counter ignored_messages;     // well-formed messages of unused types (klines)
-  engine::Counter book_gaps;            // diffs that broke a book's sequence chain
-  engine::Counter stale_deltas;         // diffs older than the book, dropped
-  engine::Counter signals;              // signals emitted
+  engine::Counter book_gaps;           // book invalidations: chain breaks, crossed books, checksum mismatches
+  engine::Counter stale_deltas;        // diffs older than the book, dropped
+  engine::Counter buffered_deltas;     // Binance diffs buffered until their REST snapshot
+  engine::Counter rejected_snapshots;  // REST snapshots older than the buffered diffs
+  engine::Counter resync_requests;     // FeedRequest kBookResync issued (pushed or, without a queue, counted)
+  engine::Counter silent_topics;       // FeedRequest kTopicSilent issued
+  engine::Counter request_drops;       // requests the full queue refused (retried after their timeout)
+  engine::Counter signals;             // signals emitted
 };
 
 class StrategyCore {
  public:
-  // Venues with a decoder today: "binance-usdm" (and "binance" spot, whose frames the same decoder reads).
-  // Throws std::invalid_argument at setup for an unsupported venue, a duplicate conn_id or a duplicate
-  // (venue, symbol): configuration errors that must stop the start, not be skipped at run time.
+  // Throws std::invalid_argument at setup for a venue without a decoder (io::make_decoder) or book-sync
+  // rules, a duplicate conn_id or a duplicate (venue, symbol): configuration errors that must stop the
+  // start, not be skipped at run time.
   StrategyCore(std::vector<InstrumentSpec> instruments, std::vector<ConnectionSpec> connections,
                StrategyConfig config = {});
   ~StrategyCore();
   StrategyCore(const StrategyCore&) = delete;
   StrategyCore& operator=(const StrategyCore&) = delete;
 
-  // Decodes one frame and applies it to its instrument.
+  // Decodes one frame and applies its events to their instruments.
   void on_frame(const engine::FrameView& frame) noexcept;
 
-  // Applies a REST depth snapshot body (the book-sync path of diff-depth books). Returns false, counted and
-  // logged like a bad frame, when the body does not decode or names no known instrument.
+  // Applies an unpadded REST depth snapshot body (copied into a padded buffer first; tests and tools use
+  // it — the pipeline delivers bodies as frames of a "rest" connection). Returns false, counted and logged
+  // like a bad frame, when the body does not decode or names no known instrument.
   bool on_rest_depth_snapshot(std::string_view venue, std::string_view symbol, std::string_view body,
                               std::int64_t recv_ns) noexcept;
 
-  // One strategy cycle: features and the local model for every instrument, exactly one signal each.
+  // One strategy cycle: features and the local model for every instrument, exactly one signal each, in
+  // instruments() order; also re-requests overdue snapshots and reports silent topics.
   // `now_ns` is monotonic (windows, data age), `wall_ns` stamps the signals.
   void on_cycle(std::uint64_t cycle, std::int64_t now_ns, std::int64_t wall_ns, SignalSink& sink) noexcept;
 
@@ -101,6 +125,17 @@ class StrategyCore {
     std::string venue_name;
     std::string route;
     std::string stream;
+    bool rest;  // route == kRestRoute: frames are REST depth bodies for `stream`
+  };
+  // Receives a frame's events from the decoder and applies each to its instrument.
+  class EventApplier final : public io::EventSink {
+   public:
+    explicit EventApplier(StrategyCore& core) : core_(core) {}
+    void on_event(const io::MarketEvent& event) noexcept override { core_.apply_event(venue, event); }
+    std::uint16_t venue = 0;
+
+   private:
+    StrategyCore& core_;
   };
   struct SymbolKey {
     std::uint16_t venue;
@@ -110,7 +145,9 @@ class StrategyCore {
 
   const Connection* find_connection(std::uint32_t conn_id) const noexcept;
   InstrumentState* find_state(std::uint16_t venue, std::string_view symbol) noexcept;
-  void apply_event(std::uint16_t venue) noexcept;
+  void apply_event(std::uint16_t venue, const io::MarketEvent& event) noexcept;
+  void request(FeedRequest::Kind kind, io::TopicKind topic, std::size_t instrument) noexcept;
+  std::uint16_t venue_index(const std::string& venue);
   static constexpr std::int64_t kNoConnection = -1;
   void log_error(std::string_view venue, std::int64_t conn_id, std::string_view route, std::string_view what,
                  std::string_view detail, std::string_view frame) noexcept;
@@ -122,8 +159,9 @@ class StrategyCore {
   std::vector<InstrumentState> states_;
   std::vector<InstrumentFeatures> features_;
   LocalModel model_;
-  io::binance::Decoder decoder_;
-  io::MarketEvent event_;
+  std::vector<std::unique_ptr<io::VenueDecoder>> decoders_;  // index = venue id
+  EventApplier applier_{*this};
+  std::string rest_body_;  // padded copy of on_rest_depth_snapshot's body, reserved at construction
   std::unique_ptr<StrategyCounters> counters_;  // own cache lines, stable address for readers
   std::int64_t last_log_ns_ = 0;
   bool logged_once_ = false;

@@ -8,11 +8,15 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <thread>
 
 #include "engine/app/pipeline.hpp"
+#include "engine/app/venue_wiring.hpp"
 #include "engine/clock.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
+#include "tools/exchange-sim/venues.hpp"
+#include "tools/inference-sim/inference_sim.hpp"
 
 namespace sigflow::app {
 namespace {
@@ -72,6 +76,12 @@ std::string default_data_dir() {
 int run_demo(const DemoOptions& options) {
   install_stop_handlers();
   tools::ExchangeSimConfig sim_config;
+  // Every venue the simulator and the engine both know: binance-usdm lists the --symbols, the others their
+  // simulated defaults.
+  for (const std::string& id : tools::sim_venue_ids()) {
+    if (!io::find_protocol(id)) continue;
+    sim_config.venues.push_back({id, id == "binance-usdm" ? options.symbols : std::vector<std::string>{}});
+  }
   sim_config.symbols = options.symbols;
   sim_config.rate = options.rate;
   sim_config.seed = options.seed;
@@ -81,31 +91,58 @@ int run_demo(const DemoOptions& options) {
     std::fprintf(stderr, "sigflow demo: the exchange simulator did not start: %s\n", started.error.c_str());
     return 1;
   }
-  const std::string base = "wss://127.0.0.1:" + std::to_string(sim.port());
+  std::string served;
+  for (const std::string& id : sim.venues()) served += (served.empty() ? "" : ", ") + id;
   std::fprintf(stderr,
-               "sigflow demo: Binance USD-M simulator on %s (TLS, CA made at start), %zu instruments\n",
-               base.c_str(), options.symbols.size());
+               "sigflow demo: exchange simulator on wss://127.0.0.1:%u/<venue> (TLS, CA made at start): %s\n",
+               static_cast<unsigned>(sim.port()), served.c_str());
 
   engine::Config config;
   config.source = "demo";
   config.signals_path = options.signals_path;
-  engine::VenueConfig venue;
-  venue.id = "binance-usdm";
-  venue.public_url = base + "/public";
-  venue.market_url = base + "/market";
-  venue.symbols = options.symbols;
-  venue.reconnect.base_ms = 100;
-  venue.reconnect.cap_ms = 2'000;
-  config.venues.push_back(venue);
+  for (const std::string& id : sim.venues())
+    config.venues.push_back(loopback_venue(id, sim.port(), sim.symbols(id)));
+
+  // The inference simulator answers the engine's prompts (180 ms, 600 RPM / 200k TPM, like a small paid
+  // tier), so the demo shows "source":"llm" signals next to the local model's. The key is made up for this
+  // run and passed the way a real one is, through the environment.
+  tools::InferenceSimConfig llm_config;
+  llm_config.rpm = 600;
+  llm_config.tpm = 200'000;
+  llm_config.tokenizer_dir = default_data_dir() + "/tokenizers";
+  std::random_device random;
+  char key[40];
+  std::snprintf(key, sizeof key, "sk-demo-%08x%08x", random(), random());
+  llm_config.api_key = key;
+  tools::InferenceSim llm(llm_config);
+  std::string ca_pem = sim.ca_pem();
+  if (const auto started = llm.start(); started.ok()) {
+    ::setenv("SIGFLOW_DEMO_API_KEY", key, 1);
+    config.inference.enabled = true;
+    config.inference.base_url = llm.base_url();
+    config.inference.model = "sim-gpt-4o-mini";
+    config.inference.api_key_env = "SIGFLOW_DEMO_API_KEY";
+    config.inference.rpm = 600;
+    config.inference.tpm = 200'000;
+    ca_pem += "\n" + llm.ca_pem();
+    std::fprintf(stderr, "sigflow demo: inference simulator on %s (TLS, 180 ms, 600 RPM / 200k TPM)\n",
+                 llm.base_url().c_str());
+  } else {
+    std::fprintf(stderr, "sigflow demo: the inference simulator did not start (%s): local signals only\n",
+                 started.error.c_str());
+  }
 
   int status = 0;
   try {
-    Pipeline pipeline(config, sim.ca_pem());
+    Pipeline pipeline(config, ca_pem);
     pipeline.start();
     supervise(pipeline, options.duration_s, config.status_interval_ms);
     pipeline.stop();
     const PipelineTotals totals = pipeline.totals();
     print_totals("sigflow demo", totals);
+    if (config.inference.enabled)
+      std::fprintf(stderr, "sigflow demo: llm-sourced signals=%llu\n",
+                   static_cast<unsigned long long>(totals.llm_signals));
     if (totals.signals_written == 0) {
       std::fprintf(stderr, "sigflow demo: no signal was written\n");
       status = 1;
@@ -114,6 +151,7 @@ int run_demo(const DemoOptions& options) {
     std::fprintf(stderr, "sigflow demo: %s\n", e.what());
     status = 1;
   }
+  llm.stop();
   sim.stop();
   return status;
 }

@@ -1,4 +1,5 @@
 // `sigflow decode --venue V [FILE|-]`: raw frames, one per line, to normalized events as JSON lines.
+// Every market id the registry knows decodes here with the decoder the engine runs (io::make_decoder).
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -6,13 +7,35 @@
 #include "engine/app/commands.hpp"
 #include "engine/app/event_json.hpp"
 #include "engine/frame_ring.hpp"
-#include "io/venues/binance/decoder.hpp"
+#include "io/venues/venue_decoder.hpp"
+#include "io/venues/venue_protocol.hpp"
 
 namespace sigflow::app {
+namespace {
+
+// A frame can carry several events (Bybit trade lists, OKX and Deribit arrays): one line each.
+class EventPrinter final : public io::EventSink {
+ public:
+  explicit EventPrinter(std::ostream& out) : out_(out) {}
+  void on_event(const io::MarketEvent& event) noexcept override {
+    json_.clear();
+    append_event_json(event, json_);
+    out_ << json_;
+  }
+
+ private:
+  std::ostream& out_;
+  std::string json_;
+};
+
+}  // namespace
 
 int run_decode(const DecodeOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
-  if (options.venue != "binance-usdm" && options.venue != "binance") {
-    err << "sigflow decode: unknown venue '" << options.venue << "' (supported: binance-usdm, binance)\n";
+  const std::unique_ptr<io::VenueDecoder> decoder = io::make_decoder(options.venue);
+  if (!decoder) {
+    err << "sigflow decode: unknown venue '" << options.venue << "' (supported:";
+    for (const std::string_view id : io::venue_ids()) err << ' ' << id;
+    err << ")\n";
     return 2;
   }
   std::ifstream file;
@@ -26,10 +49,8 @@ int run_decode(const DecodeOptions& options, std::istream& in, std::ostream& out
     input = &file;
   }
 
-  io::binance::Decoder decoder;
-  io::MarketEvent event;
+  EventPrinter printer(out);
   std::string frame;
-  std::string json;
   std::uint64_t number = 0;
   std::uint64_t failures = 0;
   while (std::getline(*input, frame)) {
@@ -38,17 +59,10 @@ int run_decode(const DecodeOptions& options, std::istream& in, std::ostream& out
     if (frame.empty()) continue;
     const std::size_t length = frame.size();
     frame.append(engine::kFramePadding, '\0');  // the decoder's padding contract
-    const io::binance::DecodeError error =
-        decoder.decode_padded(std::string_view(frame.data(), length), 0, options.stream, event);
-    if (error != io::binance::DecodeError::kNone) {
+    if (!decoder->decode(std::string_view(frame.data(), length), 0, options.stream, printer)) {
       ++failures;
-      err << "frame " << number << ": " << io::binance::to_string(error) << ": " << decoder.error_message()
-          << '\n';
-      continue;
+      err << "frame " << number << ": " << decoder->error_message() << '\n';
     }
-    json.clear();
-    append_event_json(event, json);
-    out << json;
   }
   return failures ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 #include "engine/app/feed_connection.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -30,6 +31,15 @@ io::TlsStreamConfig stream_config(const FeedConnectionConfig& config) {
 
 // How often an open connection reports itself healthy to the reconnect policy.
 constexpr std::int64_t kHealthCheckNs = 1'000'000'000;
+
+// Client messages are paced one at a time at 80% of the venue's per-second limit. A GCRA limiter with burst
+// B and rate r admits at most B + r*T messages in any window T, so burst 1 at 0.8 * limit keeps every
+// 1-second window at or under the limit (floor(0.8 * limit) + 1 <= limit for any limit >= 1) however the
+// venue aligns its windows, pings and replies included.
+engine::GcraLimiter outgoing_limiter(double max_outgoing_per_s) {
+  const double rate = std::max(0.1, max_outgoing_per_s) * 0.8;
+  return engine::GcraLimiter(1, static_cast<std::int64_t>(1e9 / rate));
+}
 
 }  // namespace
 
@@ -89,7 +99,12 @@ FeedConnection::FeedConnection(io::EventLoop& loop, const io::TlsContext* tls, F
       stream_(loop, tls, stream_config(config_), client_, *this),
       policy_(config_.reconnect),
       reconnect_timer_(loop, reconnect_handler_),
-      health_timer_(loop, health_handler_) {}
+      health_timer_(loop, health_handler_),
+      send_timer_(loop, send_handler_),
+      heartbeat_timer_(loop, heartbeat_handler_),
+      outgoing_(outgoing_limiter(config_.max_outgoing_per_s)) {
+  client_.set_message_observer(this);
+}
 
 FeedConnection::~FeedConnection() = default;
 
@@ -102,6 +117,9 @@ void FeedConnection::stop() {
   stopping_ = true;
   reconnect_timer_.cancel();
   health_timer_.cancel();
+  send_timer_.cancel();
+  heartbeat_timer_.cancel();
+  outbox_.clear();
   if (stream_.state() == io::TransportState::kOpen && client_.state() == io::WebSocketClient::State::kOpen) {
     client_.close(1000, "shutdown", stream_);
   } else if (stream_.state() != io::TransportState::kIdle && stream_.state() != io::TransportState::kClosed) {
@@ -126,10 +144,87 @@ void FeedConnection::on_open(std::int64_t now_ns) {
   health_timer_.arm_at(now_ns + kHealthCheckNs);
 }
 
-void FeedConnection::on_websocket_open(io::WebSocketClient& client, std::int64_t now_ns) {
+void FeedConnection::on_websocket_open(io::WebSocketClient&, std::int64_t now_ns) {
   counters_.opens.add();
   policy_.on_healthy(now_ns);
-  for (const std::string& message : config_.subscribe_messages) client.send_text(message);
+  // A new connection starts with the venue's per-connection count at zero, and owes nothing it was asked
+  // on the old one: the subscriptions below renew every topic.
+  outgoing_ = outgoing_limiter(config_.max_outgoing_per_s);
+  outbox_.assign(config_.open_messages.begin(), config_.open_messages.end());
+  outbox_.insert(outbox_.end(), config_.subscribe_messages.begin(), config_.subscribe_messages.end());
+  // Inside on_bytes: what pump queues is flushed when on_bytes returns.
+  pump(now_ns, false);
+  if (config_.heartbeat.client_ping_interval_ns > 0)
+    heartbeat_timer_.arm_at(now_ns + config_.heartbeat.client_ping_interval_ns);
+}
+
+void FeedConnection::on_websocket_message(io::WebSocketClient& client, std::string_view payload,
+                                          std::int64_t recv_ns) noexcept {
+  if (!config_.protocol || !config_.protocol->reply_to(payload, reply_)) return;
+  // A demanded answer (Deribit test_request) cannot wait behind subscriptions: the venue closes the
+  // connection when it is late. It still counts against the outgoing limit, which then delays the rest.
+  if (client.send_text(reply_)) {
+    counters_.replies.add();
+    counters_.messages_sent.add();
+    outgoing_.debit(1, recv_ns);
+  }
+}
+
+void FeedConnection::pump(std::int64_t now_ns, bool flush) {
+  bool sent = false;
+  while (!outbox_.empty() && is_open()) {
+    const engine::AcquireResult grant = outgoing_.try_acquire(1, now_ns);
+    if (!grant.granted()) {
+      send_timer_.arm_at(grant.ready_at_ns);
+      break;
+    }
+    if (!client_.send_text(outbox_.front())) break;
+    outbox_.pop_front();
+    counters_.messages_sent.add();
+    sent = true;
+  }
+  if (sent && flush) client_.flush(stream_);
+}
+
+void FeedConnection::on_send_due(std::int64_t now_ns) {
+  pump(now_ns, true);
+}
+
+void FeedConnection::on_heartbeat_due(std::int64_t now_ns) {
+  if (!is_open()) return;
+  const std::int64_t interval = config_.heartbeat.client_ping_interval_ns;
+  if (config_.heartbeat.only_when_idle) {
+    // OKX: a ping is due only after `interval` without any message; data arriving postpones it.
+    const std::int64_t idle_since = client_.last_receive_ns();
+    if (now_ns - idle_since < interval) {
+      heartbeat_timer_.arm_at(idle_since + interval);
+      return;
+    }
+  }
+  // Ahead of queued subscriptions: a late ping costs the connection, a late subscription costs nothing.
+  outbox_.push_front(config_.heartbeat.ping_text);
+  pump(now_ns, true);
+  heartbeat_timer_.arm_at(now_ns + interval);
+}
+
+bool FeedConnection::resubscribe(std::size_t topic) {
+  if (!config_.protocol || topic >= config_.topics.size() || !is_open()) {
+    counters_.requests_dropped.add();
+    return false;
+  }
+  for (std::string& message : config_.protocol->resubscribe(config_.topics[topic], next_request_id_++))
+    outbox_.push_back(std::move(message));
+  counters_.resubscribes.add();
+  pump(engine::monotonic_ns(), true);
+  return true;
+}
+
+void FeedConnection::recycle() {
+  if (stopping_ || stream_.state() != io::TransportState::kOpen) return;
+  counters_.recycles.add();
+  std::fprintf(stderr, "feed %s: recycling the connection (topics stayed silent after resubscribing)\n",
+               config_.label.c_str());
+  stream_.close();
 }
 
 void FeedConnection::on_health_check(std::int64_t now_ns) {
@@ -140,6 +235,9 @@ void FeedConnection::on_health_check(std::int64_t now_ns) {
 
 void FeedConnection::on_closed(const io::TransportError& error) {
   health_timer_.cancel();
+  send_timer_.cancel();
+  heartbeat_timer_.cancel();
+  outbox_.clear();
   policy_.on_disconnected();
   if (stopping_) return;
   counters_.disconnects.add();

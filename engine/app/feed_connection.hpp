@@ -1,16 +1,27 @@
 #pragma once
-// FeedConnection: one venue WebSocket kept alive on a feed thread's loop — TLS transport, WebSocket
-// protocol, subscriptions sent on every (re)connect, and reconnects spaced by the backoff policy. Received
-// messages go straight from the WebSocket layer into the thread's FrameRing; nothing here touches them.
+// FeedConnection: one venue WebSocket kept alive on a feed thread's loop, driven by the venue's
+// io::VenueProtocol — TLS transport, WebSocket protocol, the venue's open messages then its subscriptions on
+// every (re)connect, client heartbeats, answers the venue demands (reply_to), resubscribes on request, and
+// reconnects spaced by the backoff policy and the venue's connection-attempt window.
+//
+// Everything the client sends goes through one outbox paced by a GCRA limiter at the venue's incoming
+// message limit, pings and resubscribes included: a venue that counts client messages per second
+// disconnects (Binance) or rejects (Bybit, OKX) a client that bursts past it.
+//
+// Received messages go straight from the WebSocket layer into the thread's FrameRing; the per-message hook
+// here only runs the protocol's reply_to() on the bytes in place.
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
 #include "engine/counter.hpp"
+#include "engine/rate_limiter.hpp"
 #include "io/event_loop.hpp"
 #include "io/reconnect_policy.hpp"
 #include "io/tls_session.hpp"
 #include "io/tls_stream.hpp"
+#include "io/venues/venue_protocol.hpp"
 #include "io/websocket_client.hpp"
 
 namespace sigflow::app {
@@ -28,9 +39,16 @@ bool parse_websocket_url(const std::string& url, WebSocketUrl& out, std::string&
 
 struct FeedConnectionConfig {
   std::string label;  // "binance-usdm/public": names the connection in logs and the status line
+  std::string venue;  // market id
   std::uint32_t connection_id = 0;
   WebSocketUrl url;
-  std::vector<std::string> subscribe_messages;  // sent in order once the upgrade completes
+  // Null: a plain subscriber (no heartbeat, no replies, no resubscribe), as before venues had protocols.
+  const io::VenueProtocol* protocol = nullptr;
+  std::vector<io::Topic> topics;                // what the subscribe messages subscribe, in plan order
+  std::vector<std::string> open_messages;       // sent first on every open (Deribit set_heartbeat)
+  std::vector<std::string> subscribe_messages;  // then these, in order
+  double max_outgoing_per_s = 5;                // the venue's incoming-message limit per connection
+  io::Heartbeat heartbeat;
   std::int64_t connect_timeout_ns = 5'000'000'000;
   std::int64_t silent_timeout_ns = 30'000'000'000;
   std::size_t max_message_bytes = 1 << 20;
@@ -38,11 +56,18 @@ struct FeedConnectionConfig {
 };
 
 struct FeedConnectionCounters {
-  engine::Counter opens;        // WebSocket upgrades completed
-  engine::Counter disconnects;  // connections lost (any reason)
+  engine::Counter opens;             // WebSocket upgrades completed
+  engine::Counter disconnects;       // connections lost (any reason)
+  engine::Counter messages_sent;     // client text messages written (subscriptions, pings, replies)
+  engine::Counter replies;           // answers to venue demands (reply_to)
+  engine::Counter resubscribes;      // topics renewed on request
+  engine::Counter recycles;          // connections closed on purpose to start afresh
+  engine::Counter requests_dropped;  // FeedRequests that could not be acted on (connection not open)
 };
 
-class FeedConnection final : public io::TransportObserver, public io::WebSocketOpenListener {
+class FeedConnection final : public io::TransportObserver,
+                             public io::WebSocketOpenListener,
+                             public io::WebSocketMessageObserver {
  public:
   // loop, tls (null for ws://) and ring must outlive the connection; all calls on the loop's thread.
   FeedConnection(io::EventLoop& loop, const io::TlsContext* tls, FeedConnectionConfig config,
@@ -55,6 +80,12 @@ class FeedConnection final : public io::TransportObserver, public io::WebSocketO
   bool is_open() const noexcept { return client_.state() == io::WebSocketClient::State::kOpen; }
   bool stopped() const noexcept;
 
+  // Renews topics()[topic] (unsubscribe + subscribe) so that the venue sends a fresh snapshot. False (and
+  // counted as a dropped request) when the connection is not open: a reconnect subscribes afresh anyway.
+  bool resubscribe(std::size_t topic);
+  // Drops the connection and reconnects after the backoff: a stream that resubscribing did not revive.
+  void recycle();
+
   const FeedConnectionCounters& counters() const noexcept { return counters_; }
   const io::WebSocketCounters& websocket_counters() const noexcept { return client_.counters(); }
   const FeedConnectionConfig& config() const noexcept { return config_; }
@@ -63,9 +94,16 @@ class FeedConnection final : public io::TransportObserver, public io::WebSocketO
   void on_open(std::int64_t now_ns) override;
   void on_closed(const io::TransportError& error) override;
   void on_websocket_open(io::WebSocketClient& client, std::int64_t now_ns) override;
+  void on_websocket_message(io::WebSocketClient& client, std::string_view payload,
+                            std::int64_t recv_ns) noexcept override;
   void on_reconnect_due(std::int64_t now_ns);
   void on_health_check(std::int64_t now_ns);
+  void on_send_due(std::int64_t now_ns);
+  void on_heartbeat_due(std::int64_t now_ns);
   void connect();
+  // Sends what the outbox holds as fast as the limiter allows; `flush` writes it out now (false inside
+  // on_bytes, which flushes on return).
+  void pump(std::int64_t now_ns, bool flush);
 
   FeedConnectionConfig config_;
   io::EventLoop& loop_;
@@ -76,6 +114,14 @@ class FeedConnection final : public io::TransportObserver, public io::WebSocketO
   io::Timer reconnect_timer_;
   io::MemberTimer<FeedConnection, &FeedConnection::on_health_check> health_handler_{*this};
   io::Timer health_timer_;
+  io::MemberTimer<FeedConnection, &FeedConnection::on_send_due> send_handler_{*this};
+  io::Timer send_timer_;
+  io::MemberTimer<FeedConnection, &FeedConnection::on_heartbeat_due> heartbeat_handler_{*this};
+  io::Timer heartbeat_timer_;
+  engine::GcraLimiter outgoing_;
+  std::deque<std::string> outbox_;  // waiting for the limiter; cleared on every (re)connect
+  std::string reply_;               // reused by reply_to()
+  std::uint64_t next_request_id_ = 1000;
   FeedConnectionCounters counters_;
   bool stopping_ = false;
 };

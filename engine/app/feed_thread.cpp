@@ -1,5 +1,7 @@
 #include "engine/app/feed_thread.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <thread>
 
@@ -11,6 +13,22 @@ namespace {
 
 // How long a stopping feed thread waits for its WebSocket close handshakes.
 constexpr std::int64_t kCloseGraceNs = 2'000'000'000;
+// With a request queue the loop wakes at least this often to look at it: a request waits at most this long
+// when the sockets are quiet (a resync is useless before the strategy's 50 ms cycle anyway).
+constexpr std::int64_t kRequestPollNs = 5'000'000;
+
+// The topic to renew for a silent kind of data. The strategy names the kind of events that stopped, which
+// is not always a topic kind of the venue: OKX has no best-bid/ask channel (its tickers carry the BBO), so
+// the nearest topic that carries that data stands in, and the book topic when nothing closer exists.
+TopicRef topic_carrying(const InstrumentFeedRoute& route, io::TopicKind kind) {
+  auto at = [&](io::TopicKind k) { return route.topics[static_cast<std::size_t>(k)]; };
+  if (at(kind).valid()) return at(kind);
+  if (kind == io::TopicKind::kBestBidAsk && at(io::TopicKind::kTicker).valid())
+    return at(io::TopicKind::kTicker);
+  if (kind == io::TopicKind::kTicker && at(io::TopicKind::kBestBidAsk).valid())
+    return at(io::TopicKind::kBestBidAsk);
+  return at(io::TopicKind::kBook);
+}
 
 }  // namespace
 
@@ -23,11 +41,25 @@ FeedThread::FeedThread(std::string name, engine::ThreadConfig thread,
       tls_options_(std::move(tls)),
       ring_(ring) {}
 
+FeedThread::FeedThread(std::string name, engine::ThreadConfig thread, const VenueWiring& wiring,
+                       io::TlsOptions tls, engine::FrameRing& ring, strategies::FeedRequestQueue* requests,
+                       RestSnapshotSourceFactory rest)
+    : name_(std::move(name)),
+      thread_config_(thread),
+      configs_(wiring.connections),
+      routes_(wiring.feed_routes),
+      venues_(wiring.venues),
+      requests_(requests),
+      rest_factory_(std::move(rest)),
+      tls_options_(std::move(tls)),
+      ring_(ring) {}
+
 FeedThread::~FeedThread() {
   stop();
 }
 
 void FeedThread::start() {
+  open_flags_ = std::make_unique<std::atomic<bool>[]>(configs_.size());
   thread_ = engine::PinnedThread(name_, thread_config_, [this] { run(); });
   while (ready_.load(std::memory_order_acquire) == 0) std::this_thread::yield();
   if (ready_.load(std::memory_order_acquire) < 0) {
@@ -41,6 +73,26 @@ void FeedThread::stop() {
   thread_.join();
 }
 
+std::size_t FeedThread::connections_open(std::string_view venue) const noexcept {
+  if (!open_flags_) return 0;
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < configs_.size(); ++i)
+    if (configs_[i].venue == venue && open_flags_[i].load(std::memory_order_relaxed)) ++n;
+  return n;
+}
+
+std::size_t FeedThread::connection_count(std::string_view venue) const noexcept {
+  return static_cast<std::size_t>(
+      std::count_if(configs_.begin(), configs_.end(), [&](const auto& c) { return c.venue == venue; }));
+}
+
+const FeedConnectionCounters* FeedThread::connection_counters(std::size_t index) const noexcept {
+  if (ready_.load(std::memory_order_acquire) != 1 || finished_.load(std::memory_order_acquire) ||
+      index >= connections_.size())
+    return nullptr;
+  return &connections_[index]->counters();
+}
+
 FeedTotals FeedThread::totals() const noexcept {
   if (finished_.load(std::memory_order_acquire)) return final_totals_;
   FeedTotals t;
@@ -50,8 +102,68 @@ FeedTotals FeedThread::totals() const noexcept {
     t.bytes += c->websocket_counters().bytes.load();
     t.ring_drops += c->websocket_counters().drops.load();
     t.disconnects += c->counters().disconnects.load();
+    t.opens += c->counters().opens.load();
+    t.resubscribes += c->counters().resubscribes.load();
+    t.recycles += c->counters().recycles.load();
+    t.requests_dropped += c->counters().requests_dropped.load();
   }
+  t.requests = requests_taken_.load();
+  t.requests_dropped += requests_dropped_.load();
+  t.rest_requests = rest_requests_.load();
   return t;
+}
+
+void FeedThread::serve_requests(std::int64_t now_ns) {
+  strategies::FeedRequest request;
+  for (std::size_t n = 0; n < kMaxRequestsPerTurn && requests_->pop(request); ++n) {
+    requests_taken_.add();
+    if (request.instrument >= routes_.size()) {
+      requests_dropped_.add();
+      continue;
+    }
+    const InstrumentFeedRoute& route = routes_[request.instrument];
+    if (request.kind == strategies::FeedRequest::Kind::kBookResync) {
+      book_resync(route);
+      continue;
+    }
+    const TopicRef ref = topic_carrying(route, request.topic);
+    if (!ref.valid()) {
+      requests_dropped_.add();
+      continue;
+    }
+    on_topic_silent(ref.connection, ref.topic, now_ns);
+  }
+}
+
+void FeedThread::book_resync(const InstrumentFeedRoute& route) {
+  if (route.rest_conn_id != 0) {
+    if (rest_ && rest_->request(venues_[route.venue], route)) {
+      rest_requests_.add();
+    } else {
+      requests_dropped_.add();
+    }
+    return;
+  }
+  const TopicRef ref = route.topics[static_cast<std::size_t>(io::TopicKind::kBook)];
+  if (!ref.valid()) {
+    requests_dropped_.add();
+    return;
+  }
+  connections_[ref.connection]->resubscribe(ref.topic);
+}
+
+void FeedThread::on_topic_silent(std::size_t connection, std::uint32_t topic, std::int64_t now_ns) {
+  // A topic that stays silent after being resubscribed again and again is a connection that stopped
+  // delivering (a venue-side stall): a new connection is the only remedy left.
+  auto& reports = silent_reports_[connection];
+  std::rotate(reports.begin(), reports.begin() + 1, reports.end());
+  reports.back() = now_ns;
+  if (reports.front() != 0 && now_ns - reports.front() <= kSilentRecycleWindowNs) {
+    reports.fill(0);
+    connections_[connection]->recycle();
+    return;
+  }
+  connections_[connection]->resubscribe(topic);
 }
 
 void FeedThread::run() {
@@ -61,7 +173,7 @@ void FeedThread::run() {
     io::EventLoopConfig loop_config;
     loop_config.busy_poll = thread_config_.wait == engine::WaitMode::kBusyPoll;
     loop = std::make_unique<io::EventLoop>(loop_config);
-    bool needs_tls = false;
+    bool needs_tls = rest_factory_ != nullptr;
     for (const auto& c : configs_) needs_tls |= c.url.tls;
     if (needs_tls) {
       tls = io::TlsContext::create(tls_options_, error_);
@@ -69,8 +181,11 @@ void FeedThread::run() {
     }
     for (const auto& c : configs_)
       connections_.push_back(std::make_unique<FeedConnection>(*loop, tls.get(), c, ring_));
+    silent_reports_.assign(configs_.size(), {});
+    if (rest_factory_) rest_ = rest_factory_(*loop, tls.get(), venues_, ring_);
   } catch (const std::exception& e) {
     error_ = e.what();
+    rest_.reset();
     connections_.clear();
     ready_.store(-1, std::memory_order_release);
     return;
@@ -78,10 +193,16 @@ void FeedThread::run() {
   ready_.store(1, std::memory_order_release);
 
   for (auto& connection : connections_) connection->start();
+  const std::int64_t max_wait = requests_ ? kRequestPollNs : io::EventLoop::kMaxWaitNs;
   while (!stop_.load(std::memory_order_acquire)) {
-    loop->run_once(io::EventLoop::kMaxWaitNs);
+    loop->run_once(max_wait);
+    if (requests_) serve_requests(engine::monotonic_ns());
     std::size_t open = 0;
-    for (const auto& connection : connections_) open += connection->is_open() ? 1 : 0;
+    for (std::size_t i = 0; i < connections_.size(); ++i) {
+      const bool is_open = connections_[i]->is_open();
+      open_flags_[i].store(is_open, std::memory_order_relaxed);
+      open += is_open ? 1 : 0;
+    }
     open_.store(open, std::memory_order_relaxed);
   }
 
@@ -94,9 +215,12 @@ void FeedThread::run() {
       },
       kCloseGraceNs);
   open_.store(0, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < connections_.size(); ++i)
+    open_flags_[i].store(false, std::memory_order_relaxed);
   final_totals_ = totals();
   finished_.store(true, std::memory_order_release);
-  // Connections hold timers and operations on the loop: they go first, on this thread.
+  // The REST source and the connections hold timers and operations on the loop: they go first, here.
+  rest_.reset();
   connections_.clear();
   loop.reset();
 }

@@ -7,6 +7,8 @@
 
 #include "engine/app/check_host.hpp"
 #include "engine/app/commands.hpp"
+#include "engine/app/record_command.hpp"
+#include "engine/app/replay_command.hpp"
 #include "strategies/tokenizer/tokens_command.hpp"
 
 int main(int argc, char** argv) {
@@ -51,11 +53,28 @@ int main(int argc, char** argv) {
       cli.add_subcommand("check-host", "Report what on this machine affects latency, and what to change");
   check_host_cmd->add_option("--config", check_host_config, "Config whose [threads] CPUs to check");
 
+  app::ReplayOptions replay;
+  CLI::App* replay_cmd =
+      cli.add_subcommand("replay", "Feed a recorded session through the decode and book code of the engine");
+  replay_cmd->add_option("--capture", replay.capture, "cryptofeed raw capture or sigflow capture (JSONL)")
+      ->required();
+  replay_cmd->add_flag("--summary", replay.summary, "Print one JSON line per instrument instead of signals");
+
+  app::RecordOptions record;
+  CLI::App* record_cmd =
+      cli.add_subcommand("record", "Record live frames with receive timestamps into a sigflow capture");
+  record_cmd->add_option("--config", record.config_path, "TOML configuration file")->required();
+  record_cmd->add_option("--out", record.out_path, "Capture file to write (JSONL)")->required();
+  record_cmd->add_option("--duration", record.duration_s, "Seconds to record (0 = until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
+
   CLI11_PARSE(cli, argc, argv);
 
   if (*demo_cmd) return app::run_demo(demo);
   if (*run_cmd) return app::run_engine(run);
   if (*check_host_cmd) return app::run_check_host(check_host_config, std::cout, std::cerr);
+  if (*replay_cmd) return app::run_replay(replay, std::cout, std::cerr);
+  if (*record_cmd) return app::run_record(record);
   if (*decode_cmd) return app::run_decode(decode, std::cin, std::cout, std::cerr);
   tokens.data_dir = data_dir + "/tokenizers";
   return strategies::run_tokens_command(tokens, std::cin, std::cout, std::cerr);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/app/feed_thread.hpp"
+#include "engine/app/inference_thread.hpp"
 #include "engine/app/signal_writer.hpp"
 #include "engine/app/strategy_thread.hpp"
 #include "engine/config.hpp"
@@ -24,14 +25,26 @@ struct PipelineTotals {
   std::uint64_t signals = 0;
   std::uint64_t signals_written = 0;
   std::uint64_t signal_drops = 0;
+  std::uint64_t llm_signals = 0;  // signals whose source is the language model
   std::uint64_t disconnects = 0;
+  // Book integrity and the strategy → feed requests.
+  std::uint64_t book_gaps = 0;
+  std::uint64_t resync_requests = 0;  // asked by the strategy
+  std::uint64_t silent_topics = 0;    // reported by the strategy
+  std::uint64_t opens = 0;            // WebSocket upgrades completed
+  std::uint64_t resubscribes = 0;     // topics renewed by the feed thread
+  std::uint64_t recycles = 0;
+  std::uint64_t rest_requests = 0;  // snapshots queued for REST-synced books
+  std::uint64_t feed_requests_dropped = 0;
 };
 
 class Pipeline {
  public:
   // Validates what the config alone cannot (URLs, symbols); throws engine::ConfigError naming the key.
   // `extra_ca_pem` is trusted in addition to the system store and the venues' ca_file (the demo's CA).
-  explicit Pipeline(engine::Config config, std::string extra_ca_pem = {});
+  // `strategy` tunes the strategy core (tests shorten liveness bounds); its feed_requests is the pipeline's.
+  explicit Pipeline(engine::Config config, std::string extra_ca_pem = {},
+                    strategies::StrategyConfig strategy = {});
   ~Pipeline();
 
   // Starts sink, strategy, then feed. Throws when a thread cannot start (bad CPU, io_uring unavailable).
@@ -42,12 +55,19 @@ class Pipeline {
   // One status line (rates since the previous call).
   std::string status_line(std::int64_t now_ns);
   PipelineTotals totals() const;
+  const FeedThread& feed() const noexcept { return *feed_; }
+  const strategies::StrategyCore& strategy_core() const noexcept { return strategy_->core(); }
+  // Null when inference is off.
+  const InferenceThread* inference() const noexcept { return inference_.get(); }
+  const StrategyThread& strategy() const noexcept { return *strategy_; }
 
  private:
   engine::Config config_;
   std::unique_ptr<engine::FrameRing> frames_;
   std::unique_ptr<engine::FrameRing> signal_lines_;
   std::unique_ptr<SignalWriter> writer_;
+  std::unique_ptr<InferenceThread> inference_;                   // null: local model only
+  std::unique_ptr<strategies::FeedRequestQueue> feed_requests_;  // strategy → feed
   std::unique_ptr<StrategyThread> strategy_;
   std::unique_ptr<FeedThread> feed_;
   engine::StatusLine status_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "engine/app/inference_thread.hpp"
 #include "engine/clock.hpp"
 
 namespace sigflow::app {
@@ -15,6 +16,8 @@ namespace {
 constexpr std::size_t kDrainBatch = 256;
 // A sleeping strategy thread wakes at least this often to look at its rings.
 constexpr std::int64_t kIdleSleepNs = 50'000;
+// Reply records taken per cycle: far more than a cycle's worth, a bound only against a runaway producer.
+constexpr std::size_t kRepliesPerCycle = 8192;
 
 }  // namespace
 
@@ -27,6 +30,82 @@ StrategyThread::StrategyThread(std::unique_ptr<strategies::StrategyCore> core,
 
 StrategyThread::~StrategyThread() {
   stop();
+}
+
+void StrategyThread::attach_inference(InferenceThread& inference,
+                                      std::shared_ptr<const strategies::Tokenizer> tokenizer,
+                                      const strategies::PromptBudget& budget,
+                                      strategies::SignalMergerConfig merger) {
+  const std::size_t n = core_->instruments().size();
+  inference_ = &inference;
+  planner_ = std::make_unique<strategies::PromptPlanner>(std::move(tokenizer), budget, n);
+  merger_ = std::make_unique<strategies::SignalMerger>(n, std::move(merger));
+  plan_features_.resize(n);
+  request_tokens_ = budget.prompt_token_budget + budget.completion_tokens_base +
+                    budget.completion_tokens_per_instrument * budget.max_instruments_per_chunk;
+}
+
+void StrategyThread::take_replies(std::int64_t now_ns) {
+  const auto features = core_->features();
+  ReplyRecord record;
+  for (std::size_t n = 0; n < kRepliesPerCycle && inference_->replies().pop(record); ++n) {
+    if (record.kind == ReplyRecord::Kind::kJobDone) {
+      merger_->on_job_done(record.job);
+    } else if (record.instrument < features.size()) {
+      merger_->on_reply(record.instrument, record.job, record.action, record.confidence,
+                        std::string_view(record.reason, record.reason_size), features[record.instrument],
+                        now_ns);
+    }
+  }
+  merger_->release_overdue(now_ns);
+}
+
+void StrategyThread::plan_prompts(std::int64_t now_ns) {
+  const std::uint32_t slots = inference_->free_slots();
+  const std::int64_t tokens = inference_->tokens_available();
+  if (slots == 0 || tokens <= 0) return;
+  const auto features = core_->features();
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    plan_features_[i] = features[i];
+    // An instrument waiting on a reply is not asked again: the planner skips what has no valid book.
+    if (merger_->waiting(static_cast<std::uint32_t>(i))) plan_features_[i].book_valid = false;
+  }
+  // Plan no more than the free slots can carry, so that nothing planned is left behind unsent.
+  const std::size_t allowance =
+      std::min<std::size_t>(static_cast<std::size_t>(tokens), request_tokens_ * slots);
+  planner_->plan(plan_features_, allowance, inference_->prompt_token_residual());
+  engine::FrameRing& ring = inference_->prompts();
+  std::uint32_t sent = 0;
+  for (const strategies::PromptChunk& chunk : planner_->chunks()) {
+    if (sent == slots) break;
+    const auto members = planner_->instruments_of(chunk);
+    PromptJobHeader header;
+    header.job = next_job_;
+    header.created_ns = now_ns;
+    header.items = static_cast<std::uint32_t>(members.size());
+    ring.begin(0, now_ns);
+    bool ok = ring.append(std::string_view(reinterpret_cast<const char*>(&header), sizeof header));
+    for (std::uint32_t index : members) {
+      const std::string_view line = planner_->line(index);
+      PromptItemHeader item;
+      item.instrument = index;
+      item.line_size = static_cast<std::uint16_t>(line.size());
+      item.pair_size = static_cast<std::uint8_t>(planner_->pair_id(index).size());
+      ok = ok && ring.append(std::string_view(reinterpret_cast<const char*>(&item), sizeof item)) &&
+           ring.append(line);
+    }
+    if (!ok || !ring.commit()) {
+      counters_.prompt_drops.add();
+      break;
+    }
+    for (std::uint32_t index : members) {
+      merger_->on_prompted(index, next_job_, features[index], now_ns);
+      core_->reset_change_score(index);
+    }
+    ++next_job_;
+    ++sent;
+    counters_.prompt_jobs.add();
+  }
 }
 
 void StrategyThread::start(const engine::ThreadConfig& thread) {
@@ -46,9 +125,16 @@ std::size_t StrategyThread::drain_inputs() {
   return n;
 }
 
-void StrategyThread::on_signal(const strategies::Signal& signal) {
+void StrategyThread::on_signal(const strategies::Signal& local) {
+  const std::uint32_t index = signal_index_++;
   line_.clear();
-  strategies::append_json_line(signal, line_);
+  if (merger_ && index < core_->features().size()) {
+    strategies::Signal signal = local;
+    merger_->merge(index, core_->features()[index], cycle_now_ns_, signal);
+    strategies::append_json_line(signal, line_);
+  } else {
+    strategies::append_json_line(local, line_);
+  }
   if (!signals_.push(0, engine::monotonic_ns(), line_)) counters_.signal_drops.add();
 }
 
@@ -62,7 +148,11 @@ void StrategyThread::run() {
     const std::int64_t now = engine::monotonic_ns();
     std::uint64_t cycle = 0;
     if (timer.poll(now, cycle)) {
+      if (inference_) take_replies(now);
+      signal_index_ = 0;
+      cycle_now_ns_ = now;
       core_->on_cycle(cycle, now, engine::wall_ns(), *this);
+      if (inference_) plan_prompts(now);
       counters_.cycles.add();
       counters_.late_cycles.add(timer.late_cycles() - late_seen);
       counters_.missed_cycles.add(timer.missed_cycles() - missed_seen);

@@ -2,6 +2,13 @@
 // each venue's folder provides the two factories.
 #include <array>
 
+#include "io/venues/binance/protocol.hpp"
+#include "io/venues/binance/venue_decoder.hpp"
+#include "io/venues/bybit/protocol.hpp"
+#include "io/venues/deribit/decoder.hpp"
+#include "io/venues/deribit/protocol.hpp"
+#include "io/venues/okx/decoder.hpp"
+#include "io/venues/okx/protocol.hpp"
 #include "io/venues/venue_decoder.hpp"
 #include "io/venues/venue_protocol.hpp"
 
@@ -16,7 +23,14 @@ struct VenueEntry {
 
 // VENUE ENTRIES: keep one line per market, in the order of DESIGN.md.
 const std::vector<VenueEntry>& entries() {
-  static const std::vector<VenueEntry> kEntries = {};
+  static const std::vector<VenueEntry> kEntries = {
+      {"binance", &binance::spot_protocol, &binance::make_spot_decoder},
+      {"binance-usdm", &binance::usdm_protocol, &binance::make_usdm_decoder},
+      {"bybit-spot", &bybit_spot_protocol, &make_bybit_spot_decoder},
+      {"bybit-linear", &bybit_linear_protocol, &make_bybit_linear_decoder},
+      {"okx", &okx::okx_protocol, &okx::make_okx_decoder},
+      {"deribit", &deribit::deribit_protocol, &deribit::make_deribit_decoder},
+  };
   return kEntries;
 }
 

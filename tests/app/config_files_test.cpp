@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "engine/app/commands.hpp"
+#include "engine/app/venue_wiring.hpp"
 #include "engine/config.hpp"
 
 namespace {
@@ -18,6 +19,82 @@ TEST(ConfigFiles, EveryShippedConfigLoads) {
     ++loaded;
   }
   EXPECT_GT(loaded, 0);
+}
+
+TEST(ConfigFiles, EveryShippedConfigWiresAgainstTheVenueRegistry) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(SIGFLOW_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".toml") continue;
+    const auto config = sigflow::engine::load_config_file(entry.path().string());
+    EXPECT_NO_THROW(sigflow::app::wire_venues(config)) << entry.path();
+  }
+}
+
+std::string wiring_error(const std::string& toml) {
+  try {
+    sigflow::app::wire_venues(sigflow::engine::load_config_text(toml, "v.toml"));
+  } catch (const sigflow::engine::ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(ConfigFiles, EveryRegisteredVenueIdIsAccepted) {
+  for (std::string_view id : sigflow::io::venue_ids()) {
+    const auto* protocol = sigflow::io::find_protocol(id);
+    ASSERT_NE(protocol, nullptr);
+    // A symbol the venue understands: the simulator-independent way is to try the common shapes.
+    std::string symbol;
+    for (const char* candidate : {"BTCUSDT", "BTC-USDT-SWAP", "BTC-PERPETUAL", "BTC-USDT"})
+      if (symbol.empty() && !protocol->normalized_instrument(candidate).empty()) symbol = candidate;
+    ASSERT_FALSE(symbol.empty()) << id;
+    EXPECT_EQ(wiring_error("[venues." + std::string(id) + "]\nsymbols = [\"" + symbol + "\"]\n"), "no error")
+        << id;
+  }
+}
+
+TEST(ConfigFiles, WiringRefusesWhatTheRegistrySaysIsWrongNamingFileLineAndKey) {
+  const std::string unknown = wiring_error("[venues.kraken]\nsymbols = [\"XBTUSD\"]\n");
+  EXPECT_NE(unknown.find("v.toml:1: key 'venues.kraken': unknown venue (supported: "), std::string::npos)
+      << unknown;
+  EXPECT_NE(unknown.find("binance-usdm"), std::string::npos) << unknown;
+
+  const std::string quote = wiring_error("[venues.binance-usdm]\n\nsymbols = [\"BTCUSDT\", \"BTCXYZ\"]\n");
+  EXPECT_NE(quote.find("v.toml:3: key 'venues.binance-usdm.symbols': 'BTCXYZ'"), std::string::npos) << quote;
+
+  const std::string twice = wiring_error("[venues.binance-usdm]\nsymbols = [\"BTCUSDT\", \"btcusdt\"]\n");
+  EXPECT_NE(twice.find("listed twice"), std::string::npos) << twice;
+
+  const std::string wrong_key =
+      wiring_error("[venues.binance-usdm]\nsymbols = [\"BTCUSDT\"]\nurl = \"wss://fstream.binance.com\"\n");
+  EXPECT_NE(
+      wrong_key.find("v.toml:3: key 'venues.binance-usdm.url': venue 'binance-usdm' does not take this key"),
+      std::string::npos)
+      << wrong_key;
+  EXPECT_NE(wrong_key.find("public_url, market_url"), std::string::npos) << wrong_key;
+
+  if (sigflow::io::find_protocol("okx")) {
+    const std::string rest =
+        wiring_error("[venues.okx]\nsymbols = [\"BTC-USDT-SWAP\"]\nrest_url = \"https://www.okx.com\"\n");
+    EXPECT_NE(rest.find("v.toml:3: key 'venues.okx.rest_url'"), std::string::npos) << rest;
+  }
+}
+
+TEST(ConfigFiles, WiringNumbersRestPseudoConnectionsAfterTheWebSockets) {
+  const auto config = sigflow::engine::load_config_text(
+      "[venues.binance-usdm]\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\n", "v.toml");
+  const auto w = sigflow::app::wire_venues(config);
+  ASSERT_EQ(w.instruments.size(), 2u);
+  ASSERT_EQ(w.feed_routes.size(), 2u);
+  const auto ws = static_cast<std::uint32_t>(w.connections.size());
+  EXPECT_EQ(w.feed_routes[0].rest_conn_id, ws + 1);
+  EXPECT_EQ(w.feed_routes[1].rest_conn_id, ws + 2);
+  const auto& rest = w.strategy_connections.back();
+  EXPECT_EQ(rest.conn_id, ws + 2);
+  EXPECT_EQ(rest.route, "rest");
+  EXPECT_EQ(rest.stream, "ETHUSDT");
+  for (const auto& route : w.feed_routes)
+    EXPECT_TRUE(route.topics[static_cast<std::size_t>(sigflow::io::TopicKind::kBook)].valid());
 }
 
 TEST(ConfigFiles, RunRefusesToStartOnAnUnknownKey) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/app/venue_wiring.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace {
@@ -33,11 +34,8 @@ sigflow::engine::Config demo_config(std::uint16_t port, const std::string& signa
   config.signals_path = signals_path;
   config.ring.arena_bytes = 4u << 20;
   config.ring.max_frames = 8192;
-  sigflow::engine::VenueConfig venue;
-  venue.id = "binance-usdm";
-  venue.public_url = "wss://127.0.0.1:" + std::to_string(port) + "/public";
-  venue.market_url = "wss://127.0.0.1:" + std::to_string(port) + "/market";
-  venue.symbols = kSymbols;
+  // The simulator routes by venue id: wss://127.0.0.1:PORT/binance-usdm/public, REST on the same port.
+  sigflow::engine::VenueConfig venue = sigflow::app::loopback_venue("binance-usdm", port, kSymbols);
   venue.reconnect.base_ms = 50;
   venue.reconnect.cap_ms = 500;
   config.venues.push_back(venue);

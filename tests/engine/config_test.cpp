@@ -43,8 +43,12 @@ TEST(Config, ReadsAValidFile) {
   ASSERT_EQ(config.venues.size(), 1u);
   const auto& venue = config.venues[0];
   EXPECT_EQ(venue.id, "binance-usdm");
-  EXPECT_EQ(venue.public_url, "wss://fstream.binance.com/public");
-  EXPECT_EQ(venue.market_url, "wss://fstream.binance.com/market");
+  // Unset endpoints stay empty: the venue's protocol supplies its production endpoints.
+  EXPECT_EQ(venue.public_url, "");
+  EXPECT_EQ(venue.market_url, "");
+  EXPECT_EQ(venue.rest_url, "");
+  EXPECT_EQ(venue.where("symbols"), "test.toml:10: key 'venues.binance-usdm.symbols'");
+  EXPECT_EQ(venue.where("rest_url"), "test.toml:9: key 'venues.binance-usdm.rest_url'");
   EXPECT_EQ(venue.symbols, (std::vector<std::string>{"BTCUSDT", "ETHUSDT"}));
   EXPECT_EQ(venue.ca_file, "/tmp/ca.pem");
   EXPECT_EQ(venue.reconnect.base_ms, 100);
@@ -91,10 +95,14 @@ TEST(Config, TwoBusyPollingThreadsOnOneCpuAreRefused) {
 }
 
 TEST(Config, VenueChecks) {
-  EXPECT_NE(error_of("[venues.kraken]\nsymbols=[\"X\"]\n").find("unknown venue"), std::string::npos);
+  // Which venue ids exist is the venue registry's to say: tests/app/config_files_test.cpp.
   EXPECT_NE(error_of("[venues.binance-usdm]\nsymbols=[]\n").find("at least one symbol"), std::string::npos);
   EXPECT_NE(error_of("[venues.binance-usdm]\nsymbols=[\"A\"]\npublic_url=\"https://x\"\n").find("wss://"),
             std::string::npos);
+  EXPECT_NE(error_of("[venues.okx]\nsymbols=[\"A\"]\nurl=\"https://x\"\n").find("wss://"), std::string::npos);
+  const std::string rest = error_of("[venues.binance]\nsymbols=[\"A\"]\nrest_url=\"wss://x\"\n");
+  EXPECT_NE(rest.find("test.toml:3: key 'venues.binance.rest_url': expected an https://"), std::string::npos)
+      << rest;
   EXPECT_NE(error_of("").find("no enabled venue"), std::string::npos);
 }
 

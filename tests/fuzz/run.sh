@@ -27,6 +27,33 @@ for i, line in enumerate((root / "tests/fixtures/captures/BINANCE_FUTURES.jsonl"
     record = json.loads(line)
     if record.get("t") == "recv":
         (work / "frames" / f"c{i}").write_text(record["data"])
+# OKX: every fixture message (key order kept), and the non-JSON heartbeat answer.
+(work / "okx").mkdir(exist_ok=True)
+(work / "okx" / "pong").write_text("pong")
+for f in sorted((root / "tests/fixtures/okx").glob("*.json")):
+    value = json.loads(f.read_text(), object_pairs_hook=dict)
+    for j, item in enumerate(value if isinstance(value, list) else [value]):
+        (work / "okx" / f"{f.stem}-{j}").write_text(json.dumps(item, separators=(",", ":")))
+# Bybit and Deribit: every fixture message and the received frames of their captures.
+for venue, capture in (("bybit", "BYBIT"), ("deribit", "DERIBIT")):
+    (work / venue).mkdir(exist_ok=True)
+    for f in sorted((root / "tests/fixtures" / venue).glob("*.json")):
+        value = json.loads(f.read_text(), object_pairs_hook=dict)
+        for j, item in enumerate(value if isinstance(value, list) else [value]):
+            (work / venue / f"{f.stem}-{j}").write_text(json.dumps(item, separators=(",", ":")))
+    for i, line in enumerate((root / f"tests/fixtures/captures/{capture}.jsonl").read_text().splitlines()[:300]):
+        record = json.loads(line)
+        if record.get("t") == "recv":
+            (work / venue / f"c{i}").write_text(record["data"])
+# Capture reader: the first records of each capture, as files of JSON lines.
+(work / "capture").mkdir(exist_ok=True)
+for f in sorted((root / "tests/fixtures/captures").glob("*.jsonl")):
+    (work / "capture" / f.stem).write_text("\n".join(f.read_text().splitlines()[:40]) + "\n")
+# HTTP responses: a leading mode byte (buffered/streaming), then the response bytes.
+(work / "http").mkdir(exist_ok=True)
+(work / "http" / "chunked").write_bytes(b"\x00HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+(work / "http" / "sse").write_bytes(b"\x01HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 14\r\n\r\ndata: [DONE]\n\n")
+(work / "http" / "429").write_bytes(b"\x00HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nX-MBX-USED-WEIGHT-1M: 2401\r\nContent-Length: 2\r\n\r\n{}")
 for i, f in enumerate(sorted((root / "configs").glob("*.toml"))):
     (work / "config" / f"{i}").write_text(f.read_text())
 (work / "text" / "0").write_text("BTCUSDT@binance-usdm mid=67012.1 spr=0.15 imb=+0.42/+0.30/-0.05 \u3000 \U0001f600 don't")
@@ -47,6 +74,11 @@ run() {
   grep -E "stat::number_of_executed_units|Done" "$work/$target.log" | tail -2
 }
 run fuzz_binance_decoder "$work/frames"
+run fuzz_okx_decoder "$work/okx"
+run fuzz_bybit_decoder "$work/bybit"
+run fuzz_deribit_decoder "$work/deribit"
+run fuzz_capture "$work/capture"
+run fuzz_http_response "$work/http"
 run fuzz_websocket_client "$work/ws"
 run fuzz_http_upgrade "$work/upgrade"
 run fuzz_config "$work/config"

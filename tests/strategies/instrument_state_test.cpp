@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 namespace sigflow::strategies {
@@ -122,9 +123,10 @@ TEST(InstrumentState, DiffChainFollowsPuAndDetectsGaps) {
   InstrumentState s = make_state();
   const Levels none;
   const Levels add_bid{{{dec("100.05"), dec("1")}}, {}};
-  EXPECT_EQ(s.apply(delta(kT0, add_bid, 90, 95, 89)), ApplyResult::kStale);  // before any snapshot
-  ASSERT_EQ(s.apply(snapshot(kT0, book_levels(), 100)), ApplyResult::kApplied);
-  EXPECT_EQ(s.book_sync(), BookSync::kLive);
+  EXPECT_EQ(s.apply(delta(kT0, add_bid, 90, 95, 89)), ApplyResult::kBuffered);   // before any snapshot
+  EXPECT_TRUE(s.take_snapshot_request(kT0));                                     // the REST procedure
+  ASSERT_EQ(s.apply(snapshot(kT0, book_levels(), 100)), ApplyResult::kApplied);  // the buffered diff drops
+  EXPECT_EQ(s.book_state(), BookState::kSyncing);
   EXPECT_EQ(s.apply(delta(kT0, add_bid, 96, 99, 95)), ApplyResult::kStale);     // ends before the snapshot
   EXPECT_EQ(s.apply(delta(kT0, add_bid, 98, 105, 97)), ApplyResult::kApplied);  // straddles it
   EXPECT_EQ(s.book().best_bid()->price, dec("100.05"));
@@ -134,11 +136,14 @@ TEST(InstrumentState, DiffChainFollowsPuAndDetectsGaps) {
   EXPECT_EQ(s.book_last_update_id(), 120u);
   EXPECT_EQ(s.apply(delta(kT0, none, 110, 120, 105)), ApplyResult::kStale);   // replayed duplicate
   EXPECT_EQ(s.apply(delta(kT0, add_bid, 130, 140, 125)), ApplyResult::kGap);  // pu != 120
-  EXPECT_EQ(s.book_sync(), BookSync::kGap);
+  EXPECT_EQ(s.book_state(), BookState::kResync);
   EXPECT_TRUE(s.book().empty());
   EXPECT_FALSE(s.features(kT0).book_valid);
   EXPECT_EQ(s.gaps(), 1u);
-  EXPECT_EQ(s.apply(delta(kT0, add_bid, 141, 150, 140)), ApplyResult::kStale);  // waits for a snapshot
+  EXPECT_TRUE(s.take_snapshot_request(kT0));
+  EXPECT_EQ(s.resyncs(), 1u);
+  EXPECT_EQ(s.apply(delta(kT0, add_bid, 141, 150, 140)), ApplyResult::kBuffered);  // waits for a snapshot
+  EXPECT_FALSE(s.take_snapshot_request(kT0));                                      // one request per gap
   ASSERT_EQ(s.apply(snapshot(kT0, book_levels(), 200)), ApplyResult::kApplied);
   EXPECT_TRUE(s.features(kT0).book_valid);
   EXPECT_EQ(s.snapshots(), 2u);
@@ -152,9 +157,9 @@ TEST(InstrumentState, FirstDiffMayContinueTheSnapshotExactly) {
 }
 
 TEST(InstrumentState, SpotDiffsChainOnFirstId) {
-  InstrumentState s = make_state();
+  InstrumentState s(InstrumentSpec{"binance", "RUNEEUR", "RUNE-EUR"}, 50);
   ASSERT_EQ(s.apply(snapshot(kT0, book_levels(), 15602511)), ApplyResult::kApplied);
-  EXPECT_EQ(s.apply(delta(kT0, {}, 15602510, 15602511)), ApplyResult::kApplied);  // u == lastUpdateId
+  EXPECT_EQ(s.apply(delta(kT0, {}, 15602510, 15602511)), ApplyResult::kStale);  // u <= lastUpdateId drops
   EXPECT_EQ(s.apply(delta(kT0, {}, 15602512, 15602513)), ApplyResult::kApplied);
   EXPECT_EQ(s.apply(delta(kT0, {}, 15602515, 15602516)), ApplyResult::kGap);
 }
@@ -223,6 +228,27 @@ TEST(InstrumentState, MarkAndFunding) {
   EXPECT_DOUBLE_EQ(f.funding_rate, 0.00038167);
   EXPECT_NEAR(f.mark_offset_bps, 10.0, 1e-9);
   EXPECT_EQ(s.next_funding_ts_ns(), 5);
+}
+
+TEST(InstrumentState, UnknownVenueHasNoSyncRules) {
+  EXPECT_THROW(InstrumentState(InstrumentSpec{"kraken", "XBTUSD", "BTC-USD"}), std::invalid_argument);
+}
+
+TEST(InstrumentState, SilentTopicReportedOnceThenRateLimited) {
+  LivenessBounds bounds;
+  bounds.best_bid_ask_ns = 2 * kSec;
+  bounds.retry_ns = 10 * kSec;
+  InstrumentState s(InstrumentSpec{"binance-usdm", "BTCUSDT", "BTC-USDT-PERP"}, 50, {}, bounds);
+  EXPECT_FALSE(s.take_silent_topic(kT0 + 60 * kSec));  // never flowed: nothing to miss
+  s.apply(bbo(kT0, "99.9", "1", "100.1", "1"));
+  EXPECT_FALSE(s.take_silent_topic(kT0 + 2 * kSec));
+  EXPECT_EQ(s.take_silent_topic(kT0 + 2 * kSec + 1), io::TopicKind::kBestBidAsk);
+  EXPECT_FALSE(s.take_silent_topic(kT0 + 5 * kSec));
+  EXPECT_EQ(s.take_silent_topic(kT0 + 12 * kSec + 1), io::TopicKind::kBestBidAsk);  // still silent
+  s.apply(bbo(kT0 + 13 * kSec, "99.9", "1", "100.1", "1"));
+  EXPECT_FALSE(s.take_silent_topic(kT0 + 14 * kSec));
+  EXPECT_EQ(s.take_silent_topic(kT0 + 15 * kSec + 1), io::TopicKind::kBestBidAsk);  // a new silence
+  EXPECT_EQ(s.silent_topic_reports(), 3u);
 }
 
 TEST(InstrumentState, ControlEventsAreNotMarketData) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -169,7 +170,7 @@ TEST(StrategyCore, ReplaysTheUsdmCaptureEndToEnd) {
   // Every book is live and equals the oracle's, level by level, in the exchange's own text.
   for (const InstrumentState& s : core.instruments()) {
     const OracleBook& o = oracle.at(s.spec().symbol);
-    EXPECT_EQ(s.book_sync(), BookSync::kLive) << s.spec().symbol;
+    EXPECT_EQ(s.book_state(), BookState::kLive) << s.spec().symbol;
     EXPECT_EQ(s.book_last_update_id(), o.last) << s.spec().symbol;
     ASSERT_EQ(s.book().depth(BookSide::kBid), o.bids.size()) << s.spec().symbol;
     ASSERT_EQ(s.book().depth(BookSide::kAsk), o.asks.size()) << s.spec().symbol;
@@ -217,7 +218,7 @@ TEST(StrategyCore, BoundedBooksKeepTheBestLevelsOfTheCapture) {
   replay(core, sink, oracle);
   for (const InstrumentState& s : core.instruments()) {
     const OracleBook& o = oracle.at(s.spec().symbol);
-    EXPECT_EQ(s.book_sync(), BookSync::kLive) << s.spec().symbol;
+    EXPECT_EQ(s.book_state(), BookState::kLive) << s.spec().symbol;
     EXPECT_LE(s.book().depth(BookSide::kBid), 100u);
     EXPECT_GT(s.book().truncated_levels(), 0u) << s.spec().symbol;
     // The top 20 (what features read) match the unbounded oracle exactly.
@@ -284,7 +285,7 @@ TEST(StrategyCore, BadFramesAreCountedLoggedAndSurvived) {
   std::fclose(log);
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
   EXPECT_NE(text.find("binance-usdm conn 3 /market"), std::string::npos) << text;
-  EXPECT_NE(text.find("invalid_json"), std::string::npos) << text;
+  EXPECT_NE(text.find("frame does not decode"), std::string::npos) << text;
   EXPECT_NE(text.find("frame: {\"stream\":\"ctkusdt@aggTrade\""), std::string::npos) << text;
 }
 
@@ -327,7 +328,7 @@ TEST(StrategyCore, OneSignalPerInstrumentPerCycleAndRawStreams) {
       R"("b":[["37000.10","9.0"],["37000.00","9.0"],["36999.90","9.0"]],)"
       R"("a":[["37000.20","1.0"],["37000.30","1.0"],["37000.40","1.0"]]})";
   core.on_frame(padded(5, 1'010 * kMs, frame));
-  EXPECT_EQ(core.instruments()[0].book_sync(), BookSync::kLive);
+  EXPECT_EQ(core.instruments()[0].book_state(), BookState::kLive);
   EXPECT_EQ(core.instruments()[0].snapshots(), 1u);
 
   sink.records.clear();
@@ -341,6 +342,91 @@ TEST(StrategyCore, OneSignalPerInstrumentPerCycleAndRawStreams) {
   EXPECT_EQ(sink.records[1]["reason"], "no data");
   EXPECT_DOUBLE_EQ(core.features()[0].imbalance_l5, 0.8);
   EXPECT_EQ(core.counters().signals.load(), 4u);
+}
+
+std::string read_fixture(const std::string& name) {
+  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/" + name);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The pipeline's REST path: snapshot bodies arrive as frames of a "rest" connection for one symbol; a
+// broken chain pushes exactly one kBookResync until the snapshot arrives or the timeout passes.
+TEST(StrategyCore, RestRouteFramesSyncTheBookAndGapsAskOnce) {
+  FeedRequestQueue requests(64);
+  StrategyConfig config{.error_log = nullptr};
+  config.feed_requests = &requests;
+  config.book_sync.resync_timeout_ns = 5'000 * kMs;
+  StrategyCore core({{"binance-usdm", "KEEPUSDT", "KEEP-USDT-PERP"}},
+                    {ConnectionSpec{1, "binance-usdm", "/public", ""},
+                     ConnectionSpec{2, "binance-usdm", std::string(kRestRoute), "KEEPUSDT"}},
+                    config);
+  const auto diffs =
+      nlohmann::json::parse(read_fixture("binance/futures_depthUpdate_KEEPUSDT_sync_sequence.json"));
+  std::vector<std::string> frames;
+  for (const auto& d : diffs) frames.push_back(d.dump());
+  std::int64_t t = 1'000 * kMs;
+  for (std::size_t i = 0; i < 4; ++i) core.on_frame(padded(1, t += kMs, frames[i]));
+  FeedRequest r;
+  ASSERT_TRUE(requests.pop(r));  // the first buffered diff asks for the snapshot
+  EXPECT_EQ(r.kind, FeedRequest::Kind::kBookResync);
+  EXPECT_EQ(r.instrument, 0u);
+  EXPECT_FALSE(requests.pop(r));
+  EXPECT_EQ(core.counters().buffered_deltas.load(), 4u);
+
+  std::string body = read_fixture("binance/futures_rest_depth_snapshot_KEEPUSDT.json");
+  core.on_frame(padded(2, t += kMs, body));
+  EXPECT_EQ(core.instruments()[0].book_state(), BookState::kLive);
+  for (std::size_t i = 4; i < frames.size(); ++i) core.on_frame(padded(1, t += kMs, frames[i]));
+  EXPECT_EQ(core.instruments()[0].book_last_update_id(), diffs.back()["data"]["u"].get<std::uint64_t>());
+  EXPECT_EQ(core.counters().book_gaps.load(), 0u);
+
+  // A diff whose pu skips one: one request, however many diffs follow, until the timeout.
+  auto hole = diffs.back();
+  hole["data"]["pu"] = hole["data"]["u"].get<std::uint64_t>() + 5;
+  hole["data"]["U"] = hole["data"]["u"].get<std::uint64_t>() + 6;
+  hole["data"]["u"] = hole["data"]["u"].get<std::uint64_t>() + 9;
+  std::string text = hole.dump();
+  core.on_frame(padded(1, t += kMs, text));
+  EXPECT_EQ(core.counters().book_gaps.load(), 1u);
+  ASSERT_TRUE(requests.pop(r));
+  EXPECT_EQ(r.kind, FeedRequest::Kind::kBookResync);
+  CollectingSink sink;
+  for (int i = 0; i < 20; ++i) {
+    text = hole.dump();
+    core.on_frame(padded(1, t += kMs, text));
+    core.on_cycle(static_cast<std::uint64_t>(i), t, t, sink);
+  }
+  EXPECT_FALSE(requests.pop(r));
+  core.on_cycle(99, t + 5'000 * kMs, t, sink);  // timed out: asked again
+  ASSERT_TRUE(requests.pop(r));
+  EXPECT_EQ(r.kind, FeedRequest::Kind::kBookResync);
+  EXPECT_EQ(core.instruments()[0].resyncs(), 2u);
+  EXPECT_EQ(core.counters().resync_requests.load(), 3u);
+}
+
+TEST(StrategyCore, SilentTopicAskedOncePerBound) {
+  FeedRequestQueue requests(64);
+  StrategyConfig config{.error_log = nullptr};
+  config.feed_requests = &requests;
+  config.liveness.best_bid_ask_ns = 2'000 * kMs;
+  std::string frame = read_fixture("binance/futures_bookTicker_combined.json");
+  const auto parsed = nlohmann::json::parse(frame);
+  frame = (parsed.is_array() ? parsed[0] : parsed).dump();
+  const std::string symbol = nlohmann::json::parse(frame)["data"]["s"];
+  StrategyCore named({{"binance-usdm", symbol, "X"}}, {ConnectionSpec{1, "binance-usdm", "/public", ""}},
+                     config);
+  named.on_frame(padded(1, 1'000 * kMs, frame));
+  CollectingSink sink;
+  named.on_cycle(0, 2'000 * kMs, 0, sink);
+  FeedRequest r;
+  EXPECT_FALSE(requests.pop(r));
+  named.on_cycle(1, 3'000 * kMs + 1, 0, sink);
+  ASSERT_TRUE(requests.pop(r));
+  EXPECT_EQ(r.kind, FeedRequest::Kind::kTopicSilent);
+  EXPECT_EQ(r.topic, io::TopicKind::kBestBidAsk);
+  named.on_cycle(2, 4'000 * kMs, 0, sink);
+  EXPECT_FALSE(requests.pop(r));
+  EXPECT_EQ(named.counters().silent_topics.load(), 1u);
 }
 
 TEST(StrategyCore, RejectsConfigurationErrorsAtSetup) {

@@ -31,6 +31,7 @@
 
 #include "engine/clock.hpp"
 #include "tools/exchange-sim/synthetic_market.hpp"
+#include "tools/exchange-sim/venues.hpp"
 
 namespace sigflow::tools {
 namespace {
@@ -49,6 +50,47 @@ class TestClient {
 
   // Connects and sends the upgrade; returns the HTTP status of the answer (0 on a transport failure).
   int open(std::uint16_t port, const std::string& ca_pem, const std::string& target) {
+    if (!connect_tls(port, ca_pem)) return 0;
+
+    unsigned char nonce[16];
+    RAND_bytes(nonce, sizeof nonce);
+    unsigned char key[32];
+    EVP_EncodeBlock(key, nonce, sizeof nonce);
+    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
+                                reinterpret_cast<char*>(key) + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    if (!write_all(request)) return 0;
+    return read_head();
+  }
+
+  struct HttpAnswer {
+    int status = 0;  // 0: a transport failure
+    std::string head;
+    std::string body;
+  };
+
+  // One plain GET on a connection that stays open between calls (HTTP/1.1 keep-alive).
+  HttpAnswer get(std::uint16_t port, const std::string& ca_pem, const std::string& target) {
+    if (!ssl_ && !connect_tls(port, ca_pem)) return {};
+    const std::string request =
+        "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n";
+    if (!write_all(request)) return {};
+    HttpAnswer answer;
+    answer.status = read_head();
+    if (answer.status == 0) return {};
+    answer.head = head_;
+    static const std::regex kLength("Content-Length: ([0-9]+)", std::regex::icase);
+    std::smatch m;
+    const std::size_t length = std::regex_search(head_, m, kLength) ? std::stoul(m[1]) : 0;
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (in_.size() < length)
+      if (!read_some(deadline)) return {};
+    answer.body = in_.substr(0, length);
+    in_.erase(0, length);
+    return answer;
+  }
+
+  bool connect_tls(std::uint16_t port, const std::string& ca_pem) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -70,16 +112,10 @@ class TestClient {
     ssl_ = SSL_new(ctx_);
     SSL_set_fd(ssl_, fd_);
     SSL_set1_host(ssl_, "127.0.0.1");
-    if (SSL_connect(ssl_) != 1) return 0;
+    return SSL_connect(ssl_) == 1;
+  }
 
-    unsigned char nonce[16];
-    RAND_bytes(nonce, sizeof nonce);
-    unsigned char key[32];
-    EVP_EncodeBlock(key, nonce, sizeof nonce);
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " +
-                                reinterpret_cast<char*>(key) + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    if (!write_all(request)) return 0;
+  int read_head() {
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (in_.find("\r\n\r\n") == std::string::npos)
       if (!read_some(deadline)) return 0;
@@ -242,7 +278,7 @@ TEST(ExchangeSim, CombinedPublicStreamsMatchTheVenueShapesAndAgree) {
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(),
-                        "/public/stream?streams=btcusdt@bookTicker/btcusdt@depth20@100ms"),
+                        "/binance-usdm/public/stream?streams=btcusdt@bookTicker/btcusdt@depth20@100ms"),
             101)
       << client.head();
 
@@ -309,10 +345,12 @@ TEST(ExchangeSim, MarketRouteServesTradesMarkPriceAndLiquidations) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(),
-                        "/market/stream?streams=ethusdt@aggTrade/ethusdt@markPrice@1s/ethusdt@forceOrder/"
-                        "btcusdt@forceOrder"),
-            101);
+  ASSERT_EQ(
+      client.open(
+          sim.port(), sim.ca_pem(),
+          "/binance-usdm/market/stream?streams=ethusdt@aggTrade/ethusdt@markPrice@1s/ethusdt@forceOrder/"
+          "btcusdt@forceOrder"),
+      101);
   std::set<std::string> seen;
   read_frames(client, 1, 15s, [&](const std::string& text) {
     const json frame = json::parse(text);
@@ -347,7 +385,7 @@ TEST(ExchangeSim, SubscribeIsAcknowledgedWithTheSameIdAndRawFramesFollow) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/ws"), 101);
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws"), 101);
   ASSERT_TRUE(client.send_text(R"({"method":"SUBSCRIBE","params":["btcusdt@bookTicker"],"id":7})"));
   auto reply = client.read_text(5s);
   ASSERT_TRUE(reply);
@@ -374,7 +412,7 @@ TEST(ExchangeSim, MalformedRequestsGetTheVenueErrors) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/ws"), 101);
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws"), 101);
   const auto error_of = [&](std::string_view request) -> json {
     EXPECT_TRUE(client.send_text(request));
     auto reply = client.read_text(5s);
@@ -402,22 +440,96 @@ TEST(ExchangeSim, MalformedRequestsGetTheVenueErrors) {
 TEST(ExchangeSim, UnknownPathsAreNotFound) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
-  for (const char* target : {"/nope", "/public/streams?streams=btcusdt@bookTicker", "/private/ws"}) {
+  for (const char* target : {"/binance-usdm/nope", "/binance-usdm/public/streams?streams=btcusdt@bookTicker",
+                             "/binance-usdm/private/ws", "/no-such-venue/public/ws", "/public/ws"}) {
     TestClient client;
     EXPECT_EQ(client.open(sim.port(), sim.ca_pem(), target), 404) << target;
   }
   TestClient bad_stream;
-  EXPECT_EQ(bad_stream.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bogus"), 400);
-  EXPECT_EQ(sim.stats().upgrades_rejected, 4u);
+  EXPECT_EQ(bad_stream.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/stream?streams=btcusdt@bogus"),
+            400);
+  EXPECT_EQ(sim.stats().upgrades_rejected, 6u);
+}
+
+TEST(ExchangeSim, TheFirstPathSegmentNamesTheVenue) {
+  ExchangeSim sim(walk_config());
+  ASSERT_TRUE(sim.start().ok());
+  TestClient client;
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/stream?streams=btcusdt@bookTicker"),
+            101);
+  const auto ids = sim.connection_ids("binance-usdm");
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_TRUE(sim.connection_ids("bybit-linear").empty());
+  const auto info = sim.connections();
+  ASSERT_EQ(info.size(), 1u);
+  EXPECT_EQ(info[0].id, ids[0]);
+  EXPECT_EQ(info[0].venue, "binance-usdm");
+  EXPECT_EQ(info[0].target, "/public/stream?streams=btcusdt@bookTicker");
+  EXPECT_EQ(sim.symbols("binance-usdm"), (std::vector<std::string>{"BTCUSDT", "ETHUSDT"}));
+}
+
+TEST(ExchangeSim, EveryRegisteredVenueStartsOnOnePort) {
+  ExchangeSimConfig config;
+  config.venues = every_sim_venue();
+  ASSERT_FALSE(config.venues.empty());
+  ExchangeSim sim(config);
+  ASSERT_TRUE(sim.start().ok());
+  ASSERT_EQ(sim.venues().size(), config.venues.size());
+  for (const auto& venue : config.venues) {
+    EXPECT_FALSE(sim.symbols(venue.id).empty()) << venue.id;
+    // Each venue answers its own unknown paths: routing reached it, not the simulator's catch-all.
+    TestClient client;
+    EXPECT_EQ(client.open(sim.port(), sim.ca_pem(), "/" + venue.id + "/no/such/path"), 404) << venue.id;
+  }
+}
+
+TEST(ExchangeSim, AnUnknownVenueIsRefusedAtStartNamingTheSimulatedOnes) {
+  ExchangeSimConfig config;
+  config.venues = {{"binance-usdm", {}}, {"nasdaq", {}}};
+  ExchangeSim sim(config);
+  const auto r = sim.start();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error.find("'nasdaq'"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("binance-usdm"), std::string::npos) << r.error;
+}
+
+TEST(ExchangeSim, RestRequestsShareTheConnectionAndForcedFaultsCarryRetryAfter) {
+  ExchangeSim sim(walk_config());
+  ASSERT_TRUE(sim.start().ok());
+  TestClient client;
+  // Unknown REST endpoints and venues are 404 and keep the connection open (keep-alive).
+  auto missing = client.get(sim.port(), sim.ca_pem(), "/binance-usdm/no/such/endpoint");
+  EXPECT_EQ(missing.status, 404);
+  auto unknown_venue = client.get(sim.port(), sim.ca_pem(), "/nasdaq/api/v1/depth");
+  EXPECT_EQ(unknown_venue.status, 404);
+
+  sim.fail_rest("binance-usdm", 2, 429, 7s);
+  for (int i = 0; i < 2; ++i) {
+    const auto limited = client.get(sim.port(), sim.ca_pem(), "/binance-usdm/no/such/endpoint");
+    EXPECT_EQ(limited.status, 429);
+    EXPECT_NE(limited.head.find("Retry-After: 7\r\n"), std::string::npos) << limited.head;
+  }
+  sim.fail_rest("binance-usdm", 1, 418, 120s);
+  const auto banned = client.get(sim.port(), sim.ca_pem(), "/binance-usdm/no/such/endpoint");
+  EXPECT_EQ(banned.status, 418);
+  EXPECT_NE(banned.head.find("Retry-After: 120\r\n"), std::string::npos) << banned.head;
+  // The faults are used up: the venue answers again, on the same connection.
+  EXPECT_EQ(client.get(sim.port(), sim.ca_pem(), "/binance-usdm/no/such/endpoint").status, 404);
+  const auto stats = sim.stats();
+  EXPECT_EQ(stats.rest_faults, 3u);
+  EXPECT_EQ(stats.rest_requests, 5u);  // the unknown venue never reached a venue
+  EXPECT_EQ(stats.connections_accepted, 1u);
 }
 
 TEST(ExchangeSim, AStreamOnTheWrongRouteGetsNothing) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
   TestClient wrong, legacy, right;
-  ASSERT_EQ(wrong.open(sim.port(), sim.ca_pem(), "/market/stream?streams=btcusdt@bookTicker"), 101);
-  ASSERT_EQ(legacy.open(sim.port(), sim.ca_pem(), "/stream?streams=btcusdt@bookTicker"), 101);
-  ASSERT_EQ(right.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker"), 101);
+  ASSERT_EQ(wrong.open(sim.port(), sim.ca_pem(), "/binance-usdm/market/stream?streams=btcusdt@bookTicker"),
+            101);
+  ASSERT_EQ(legacy.open(sim.port(), sim.ca_pem(), "/binance-usdm/stream?streams=btcusdt@bookTicker"), 101);
+  ASSERT_EQ(right.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/stream?streams=btcusdt@bookTicker"),
+            101);
   // The same stream flows on its own route while the wrong-route connections stay silent.
   EXPECT_EQ(read_frames(right, 20, 5s, [](const std::string&) { return true; }), 20);
   EXPECT_FALSE(wrong.read_text(300ms));
@@ -475,8 +587,8 @@ TEST(ExchangeSim, ReplaySendsTheCapturedFramesByteExactInOrder) {
     EXPECT_EQ(i, expected.size());
     EXPECT_FALSE(client.read_text(200ms));  // and nothing after the end (no loop)
   };
-  expect_replay("/public", public_streams, true);
-  expect_replay("/market", market_streams, false);
+  expect_replay("/binance-usdm/public", public_streams, true);
+  expect_replay("/binance-usdm/market", market_streams, false);
 }
 
 TEST(ExchangeSim, ReplayToARawConnectionSendsTheBareEvents) {
@@ -491,7 +603,7 @@ TEST(ExchangeSim, ReplayToARawConnectionSendsTheBareEvents) {
     if (stream == "sushiusdt@bookTicker")
       expected.push_back(nlohmann::ordered_json::parse(text)["data"].dump());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/ws/sushiusdt@bookTicker"), 101);
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws/sushiusdt@bookTicker"), 101);
   std::size_t i = 0;
   read_frames(client, static_cast<int>(expected.size()), 20s, [&](const std::string& text) {
     // The capture's events are compact JSON, so an order-keeping dump of the recorded event is byte-equal.
@@ -509,7 +621,7 @@ TEST(ExchangeSim, DiffDepthChainsAndAgreesWithThePartialOfTheSameInstant) {
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(),
-                        "/public/stream?streams=ethusdt@depth@100ms/ethusdt@depth20@100ms"),
+                        "/binance-usdm/public/stream?streams=ethusdt@depth@100ms/ethusdt@depth20@100ms"),
             101);
   std::optional<std::uint64_t> last_u;
   std::optional<json> last_diff;
@@ -559,7 +671,8 @@ TEST(ExchangeSim, SendStampsAreMonotonicNanosecondsInsideData) {
   ExchangeSim sim(config);
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker"), 101);
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/stream?streams=btcusdt@bookTicker"),
+            101);
   std::int64_t previous = 0;
   const int n = read_frames(client, 20, 5s, [&](const std::string& text) {
     const json d = json::parse(text)["data"];
@@ -577,9 +690,9 @@ TEST(ExchangeSim, FaultHooksGapSilenceMalformedAndDisconnect) {
   ExchangeSim sim(walk_config());
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(
-      client.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@depth@100ms/btcusdt@bookTicker"),
-      101);
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(),
+                        "/binance-usdm/public/stream?streams=btcusdt@depth@100ms/btcusdt@bookTicker"),
+            101);
   std::optional<std::uint64_t> last_u;
   int gaps = 0;
   int diffs = 0;
@@ -630,7 +743,7 @@ TEST(ExchangeSim, PingsAreSentAndPongsCounted) {
   ExchangeSim sim(config);
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
-  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/public/ws"), 101);
+  ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws"), 101);
   for (int i = 0; i < 100 && sim.stats().pongs_received < 2; ++i) client.read_text(50ms);
   EXPECT_GE(sim.stats().pings_sent, 2u);
   EXPECT_GE(sim.stats().pongs_received, 2u);
@@ -642,12 +755,12 @@ TEST(ExchangeSim, StopReturnsPromptlyWithClientsConnected) {
   ExchangeSim sim(config);
   ASSERT_TRUE(sim.start().ok());
   TestClient reading, idle, half_open;
-  ASSERT_EQ(
-      reading.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"),
-      101);
-  ASSERT_EQ(
-      idle.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@depth@100ms/ethusdt@bookTicker"),
-      101);
+  ASSERT_EQ(reading.open(sim.port(), sim.ca_pem(),
+                         "/binance-usdm/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"),
+            101);
+  ASSERT_EQ(idle.open(sim.port(), sim.ca_pem(),
+                      "/binance-usdm/public/stream?streams=btcusdt@depth@100ms/ethusdt@bookTicker"),
+            101);
   // A TCP connection that never starts TLS: its thread is inside the handshake when stop() comes.
   const int raw = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -667,7 +780,7 @@ TEST(ExchangeSim, StopReturnsPromptlyWithClientsConnected) {
   EXPECT_EQ(sim.stats().connections_open, 0u);
   ::close(raw);
   TestClient late;
-  EXPECT_EQ(late.open(sim.port(), sim.ca_pem(), "/public/ws"), 0);  // nothing listens any more
+  EXPECT_EQ(late.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws"), 0);  // nothing listens any more
 }
 
 TEST(ExchangeSim, StartFailsCleanlyOnAMissingCapture) {
@@ -694,9 +807,10 @@ TEST(ExchangeSim, StopLeaksNoFileDescriptors) {
     ExchangeSim sim(walk_config());
     ASSERT_TRUE(sim.start().ok());
     TestClient a, b, rejected;
-    ASSERT_EQ(a.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker"), 101);
-    ASSERT_EQ(b.open(sim.port(), sim.ca_pem(), "/market/ws/btcusdt@aggTrade"), 101);
-    EXPECT_EQ(rejected.open(sim.port(), sim.ca_pem(), "/nope"), 404);
+    ASSERT_EQ(a.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/stream?streams=btcusdt@bookTicker"),
+              101);
+    ASSERT_EQ(b.open(sim.port(), sim.ca_pem(), "/binance-usdm/market/ws/btcusdt@aggTrade"), 101);
+    EXPECT_EQ(rejected.open(sim.port(), sim.ca_pem(), "/binance-usdm/nope"), 404);
     EXPECT_TRUE(a.read_text(5s));
     a.close();  // one client leaves before stop, two connections are still up at stop
     sim.stop();
@@ -711,9 +825,9 @@ TEST(ExchangeSim, AClientThatDoesNotReadIsDisconnectedAsASlowConsumer) {
   ExchangeSim sim(config);
   ASSERT_TRUE(sim.start().ok());
   TestClient idle;
-  ASSERT_EQ(
-      idle.open(sim.port(), sim.ca_pem(), "/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"),
-      101);
+  ASSERT_EQ(idle.open(sim.port(), sim.ca_pem(),
+                      "/binance-usdm/public/stream?streams=btcusdt@bookTicker/ethusdt@bookTicker"),
+            101);
   // Socket buffers fill, then the simulator-side backlog passes its bound: the venue's answer is a
   // disconnect.
   for (int i = 0; i < 300 && sim.stats().slow_consumer_disconnects == 0; ++i)

@@ -1,5 +1,7 @@
 #include "tools/exchange-sim/binance_usdm.hpp"
 
+#include "tools/exchange-sim/binance_common.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -10,6 +12,7 @@
 
 #include <simdjson.h>
 
+#include "engine/rate_limiter.hpp"
 #include "strategies/signal.hpp"
 
 namespace sigflow::tools {
@@ -49,175 +52,12 @@ std::optional<Route> topic_route(std::string_view topic) {
   return channel_route(topic.substr(at + 1));
 }
 
-std::string percent_decode(std::string_view in) {
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      int value = 0;
-      const auto [p, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, value, 16);
-      if (ec == std::errc() && p == in.data() + i + 3) {
-        out += static_cast<char>(value);
-        i += 2;
-        continue;
-      }
-    }
-    out += in[i];
-  }
-  return out;
+// The simulator's session works on route ids; USD-M's are its Route values.
+std::optional<int> route_id(std::string_view topic) {
+  const auto route = topic_route(topic);
+  if (!route) return std::nullopt;
+  return static_cast<int>(*route);
 }
-
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> parts;
-  while (!s.empty()) {
-    const auto cut = s.find(sep);
-    parts.emplace_back(s.substr(0, cut));
-    if (cut == std::string_view::npos) break;
-    s.remove_prefix(cut + 1);
-  }
-  return parts;
-}
-
-std::string error_reply(int code, std::string_view message) {
-  // The shape of the venue's error table (binance-spot-api-docs "Error Messages"; fixture ws_error_replies).
-  std::string out = "{\"code\":" + std::to_string(code) + ",\"msg\":";
-  strategies::append_json_string(message, out);
-  out += '}';
-  return out;
-}
-
-class BinanceSession final : public VenueSession {
- public:
-  BinanceSession(Route route, bool combined, std::vector<std::string> topics)
-      : route_(route), combined_(combined), topics_(std::move(topics)) {}
-
-  std::vector<std::string> served_topics() const override {
-    std::vector<std::string> served;
-    for (const auto& t : topics_)
-      if (topic_route(t) == route_) served.push_back(t);
-    return served;
-  }
-
-  std::string on_client_text(std::string_view text) override {
-    simdjson::dom::element request;
-    if (const auto error = parser_.parse(text.data(), text.size()).get(request))
-      return error_reply(3, std::string("Invalid JSON: ") + simdjson::error_message(error));
-    simdjson::dom::object members;
-    if (request.get(members)) return error_reply(2, "Invalid request: request must be an object");
-    for (const auto [name, value] : members) {
-      if (name != "method" && name != "params" && name != "id")
-        return error_reply(2, "Invalid request: unknown property '" + std::string(name) + "'");
-    }
-    simdjson::dom::element id;
-    if (members["id"].get(id)) return error_reply(2, "Invalid request: missing field `id`");
-    // Ids are echoed back: an unsigned integer, a string or null, as the venue accepts.
-    std::string id_text;
-    std::uint64_t id_number = 0;
-    std::string_view id_string;
-    if (id.is_null()) {
-      id_text = "null";
-    } else if (!id.get(id_number)) {
-      id_text = std::to_string(id_number);
-    } else if (!id.get(id_string) && id_string.size() <= 36) {
-      strategies::append_json_string(id_string, id_text);
-    } else {
-      return error_reply(2, "Invalid request: request ID must be an unsigned integer");
-    }
-    std::string_view method;
-    if (members["method"].get(method)) return error_reply(2, "Invalid request: missing field `method`");
-    simdjson::dom::array params;
-    const bool has_params = !members["params"].error();
-    if (has_params && members["params"].get(params))
-      return error_reply(2, "Invalid request: params must be an array");
-
-    if (method == "SUBSCRIBE" || method == "UNSUBSCRIBE") {
-      if (!has_params || params.size() == 0) return error_reply(2, "Invalid request: missing field `params`");
-      std::vector<std::string> names;
-      for (const simdjson::dom::element p : params) {
-        std::string_view name;
-        if (p.get(name)) return error_reply(2, "Invalid request: stream names must be strings");
-        if (!topic_route(name))
-          return error_reply(2, "Invalid request: invalid stream name '" + std::string(name) + "'");
-        names.emplace_back(name);
-      }
-      if (method == "SUBSCRIBE") {
-        for (auto& n : names)
-          if (std::find(topics_.begin(), topics_.end(), n) == topics_.end()) topics_.push_back(std::move(n));
-        if (topics_.size() > BinanceUsdm::kMaxStreamsPerConnection) {
-          topics_.resize(BinanceUsdm::kMaxStreamsPerConnection);
-          return error_reply(2, "Invalid request: too many parameters");
-        }
-      } else {
-        std::erase_if(topics_, [&](const std::string& t) {
-          return std::find(names.begin(), names.end(), t) != names.end();
-        });
-      }
-      return "{\"result\":null,\"id\":" + id_text + "}";
-    }
-    if (method == "LIST_SUBSCRIPTIONS") {
-      std::string out = "{\"result\":[";
-      for (std::size_t i = 0; i < topics_.size(); ++i) {
-        if (i) out += ',';
-        strategies::append_json_string(topics_[i], out);
-      }
-      return out + "],\"id\":" + id_text + "}";
-    }
-    if (method == "SET_PROPERTY" || method == "GET_PROPERTY") {
-      const bool set = method == "SET_PROPERTY";
-      const std::size_t want = set ? 2 : 1;
-      const std::size_t given = has_params ? params.size() : 0;
-      if (given != want)
-        return error_reply(
-            2, given > want ? "Invalid request: too many parameters" : "Invalid request: missing parameters");
-      std::string_view property;
-      if (params.at(0).get(property))
-        return error_reply(2, "Invalid request: property name must be a string");
-      if (property != "combined") return error_reply(0, "Unknown property");
-      if (!set)
-        return std::string("{\"result\":") + (combined_.load() ? "true" : "false") + ",\"id\":" + id_text +
-               "}";
-      bool value = false;
-      if (params.at(1).get(value)) return error_reply(1, "Invalid value type: expected Boolean");
-      combined_.store(value);
-      return "{\"result\":null,\"id\":" + id_text + "}";
-    }
-    return error_reply(2, "Invalid request: unknown method '" + std::string(method) + "'");
-  }
-
-  std::size_t append_frame(std::string& out, std::string_view topic,
-                           std::string_view payload) const override {
-    if (!combined_.load(std::memory_order_relaxed)) {
-      out.append(payload);
-      return 0;
-    }
-    const std::size_t start = out.size();
-    out += "{\"stream\":\"";
-    out.append(topic);
-    out += "\",\"data\":";
-    const std::size_t at = out.size() - start;
-    out.append(payload);
-    out += '}';
-    return at;
-  }
-
-  void append_recorded_frame(std::string& out, const RecordedFrame& frame) const override {
-    // A capture from a combined connection already carries the wrapper: sent as recorded, byte for byte.
-    const bool wrapped = frame.payload_pos != 0;
-    if (combined_.load(std::memory_order_relaxed) && wrapped) {
-      out.append(frame.text);
-    } else {
-      append_frame(out, frame.topic,
-                   std::string_view(frame.text).substr(frame.payload_pos, frame.payload_len));
-    }
-  }
-
- private:
-  Route route_;
-  // SET_PROPERTY may flip this while the feed thread wraps frames; a relaxed atomic suffices because the
-  // switch has no ordering relation with any other data.
-  std::atomic<bool> combined_;
-  std::vector<std::string> topics_;
-  simdjson::dom::parser parser_;  // control requests only: a few hundred bytes, a handful per connection
-};
 
 // ---- feed -----------------------------------------------------------------------------------------------
 
@@ -310,6 +150,51 @@ class BinanceFeed final : public VenueFeed {
       buf_ += ",\"T\":" + std::to_string(trade_ms) + ",\"E\":" + std::to_string(wall_ms);
       finish(sink, t.book_ticker, false);
     }
+  }
+
+  // GET /fapi/v1/depth?symbol=X&limit=N: the book as it is after the last diff handed to the sink, so its
+  // lastUpdateId falls inside [U, u] of the next diff frame (or equals the u of the last one), which is the
+  // venue's sync rule. Weight is charged per request as on the venue: 2, 5, 10, 20 by limit.
+  std::optional<HttpReply> on_http_get(const SyntheticMarket& market, std::string_view target,
+                                       std::int64_t wall_ms) override {
+    const auto q = target.find('?');
+    if (target.substr(0, q) != "/fapi/v1/depth") return std::nullopt;
+    const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+    std::int64_t limit = 500;
+    const auto limit_text = binance_sim::query_param(query, "limit");
+    if (limit_text) {
+      const auto [end, ec] =
+          std::from_chars(limit_text->data(), limit_text->data() + limit_text->size(), limit);
+      if (ec != std::errc() || end != limit_text->data() + limit_text->size()) limit = -1;
+    }
+    if (auto rejected =
+            rest_weight_.charge(engine::binance_usdm_depth_weight(std::max<std::int64_t>(limit, 0)), wall_ms))
+      return rejected;
+    HttpReply reply;
+    reply.headers.push_back(rest_weight_.used_header());
+    static constexpr std::int64_t kLimits[] = {5, 10, 20, 50, 100, 500, 1000};
+    const auto symbol = binance_sim::query_param(query, "symbol");
+    std::optional<std::size_t> index;
+    if (symbol) index = binance_sim::find_symbol(market, *symbol);
+    if (!symbol || symbol->empty()) {
+      reply.status = 400;
+      reply.body = binance_sim::error_body(
+          -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.");
+    } else if (!index) {
+      reply.status = 400;
+      reply.body = binance_sim::error_body(-1121, "Invalid symbol.");
+    } else if (std::find(std::begin(kLimits), std::end(kLimits), limit) == std::end(kLimits)) {
+      reply.status = 400;
+      reply.body = binance_sim::error_body(-1100,
+                                           "Illegal characters found in parameter 'limit'; legal range is "
+                                           "'5, 10, 20, 50, 100, 500, 1000'.");
+    } else {
+      const std::string times = "\"E\":" + std::to_string(wall_ms) + ",\"T\":" + std::to_string(wall_ms);
+      reply.body = binance_sim::depth_snapshot_body(market.book(*index), market.spec(*index),
+                                                    market.book(*index).last_update_id(),
+                                                    static_cast<std::size_t>(limit), times);
+    }
+    return reply;
   }
 
   void on_clock(SyntheticMarket& market, std::int64_t mono_ns, std::int64_t wall_ms,
@@ -413,7 +298,14 @@ class BinanceFeed final : public VenueFeed {
     DepthStream& stream = t.depth[k];
     const InstrumentSpec& spec = market.spec(i);
     const OrderBook& book = market.book(i);
-    if (stream.first_id != 0) {
+    if (!sink.wanted(stream.diff_topic)) {
+      // Nobody listens, but the venue's stream goes on: the first frame a new subscriber gets must carry
+      // the pu of the frame before it on the venue, not of the last frame this simulator rendered.
+      stream.last_diff_id = book.last_update_id();
+      stream.first_id = 0;
+      stream.bids.clear();
+      stream.asks.clear();
+    } else if (stream.first_id != 0) {
       begin_depth(t, wall_ms, stream.first_id, book.last_update_id(), stream.last_diff_id);
       append_levels(",\"b\":", stream.bids, stream.bids.size(), spec);
       append_levels(",\"a\":", stream.asks, stream.asks.size(), spec);
@@ -482,6 +374,8 @@ class BinanceFeed final : public VenueFeed {
   }
 
   bool stamp_;
+  // REQUEST_WEIGHT 2400 per minute (feeds.md §2).
+  binance_sim::RestWeightLedger rest_weight_{2400};
   std::vector<InstrumentTopics> instruments_;
   std::string buf_;  // reused for every frame: the feed thread renders one frame at a time
   std::array<std::int64_t, 3> next_depth_ms_{};
@@ -494,11 +388,9 @@ class BinanceFeed final : public VenueFeed {
 
 std::unique_ptr<VenueSession> BinanceUsdm::open_session(std::string_view target,
                                                         unsigned& reject_status) const {
-  reject_status = 404;
   const auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   const std::string_view query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
-
   Route route = Route::retired_root;
   if (path.starts_with("/public/")) {
     route = Route::public_data;
@@ -507,40 +399,8 @@ std::unique_ptr<VenueSession> BinanceUsdm::open_session(std::string_view target,
     route = Route::market;
     path.remove_prefix(7);
   }
-  std::vector<std::string> topics;
-  bool combined = false;
-  if (path == "/stream") {
-    combined = true;
-    for (std::string_view rest = query; !rest.empty();) {
-      const auto amp = rest.find('&');
-      const auto param = rest.substr(0, amp);
-      if (param.starts_with("streams=")) {
-        for (auto& s : split(percent_decode(param.substr(8)), '/'))
-          if (!s.empty()) topics.push_back(std::move(s));
-      }
-      if (amp == std::string_view::npos) break;
-      rest.remove_prefix(amp + 1);
-    }
-  } else if (path == "/ws" || path == "/ws/") {
-  } else if (path.starts_with("/ws/")) {
-    for (auto& s : split(percent_decode(path.substr(4)), '/'))
-      if (!s.empty()) topics.push_back(std::move(s));
-  } else {
-    return nullptr;
-  }
-  for (const auto& t : topics) {
-    if (!topic_route(t)) {
-      reject_status = 400;
-      return nullptr;
-    }
-  }
-  if (topics.size() > kMaxStreamsPerConnection) {
-    reject_status = 400;
-    return nullptr;
-  }
-  std::sort(topics.begin(), topics.end());
-  topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
-  return std::make_unique<BinanceSession>(route, combined, std::move(topics));
+  return binance_sim::open_session(path, query, &route_id, static_cast<int>(route), kMaxStreamsPerConnection,
+                                   reject_status);
 }
 
 std::unique_ptr<VenueFeed> BinanceUsdm::make_feed(const SyntheticMarket& market, bool stamp_send_ns) const {
@@ -548,28 +408,7 @@ std::unique_ptr<VenueFeed> BinanceUsdm::make_feed(const SyntheticMarket& market,
 }
 
 std::optional<RecordedFrame> BinanceUsdm::read_recorded_frame(std::string text, double recv_s) const {
-  // Called once per capture line at start-up: a parser per call is fine.
-  simdjson::dom::parser parser;
-  simdjson::dom::object doc;
-  std::string_view stream;
-  if (parser.parse(text.data(), text.size()).get(doc) || doc["stream"].get(stream) || doc["data"].error())
-    return std::nullopt;
-  const std::string topic(stream);
-  // Combined frames are `{"stream":"…","data":{…}}` exactly as the venue writes them; the event is the text
-  // between `"data":` and the closing brace, which keeps a raw connection's copy byte-exact too.
-  static constexpr std::string_view kData = ",\"data\":";
-  const auto at = text.find(kData);
-  if (at == std::string::npos || text.back() != '}') return std::nullopt;
-  RecordedFrame frame;
-  frame.topic = topic;
-  frame.payload_pos = at + kData.size();
-  frame.payload_len = text.size() - 1 - frame.payload_pos;
-  // Diff depth streams are `<s>@depth` and `<s>@depth@<n>ms`; partials carry a level count.
-  const auto channel = std::string_view(frame.topic).substr(frame.topic.find('@') + 1);
-  frame.book_delta = channel == "depth" || channel.starts_with("depth@");
-  frame.recv_s = recv_s;
-  frame.text = std::move(text);
-  return frame;
+  return binance_sim::read_recorded_frame(std::move(text), recv_s);
 }
 
 }  // namespace sigflow::tools

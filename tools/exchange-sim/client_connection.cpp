@@ -50,6 +50,22 @@ bool valid_websocket_key(std::string_view key) {
 
 }  // namespace
 
+VenueTarget split_venue_target(std::string_view target) {
+  if (target.starts_with('/')) target.remove_prefix(1);
+  const auto end = target.find_first_of("/?");
+  VenueTarget out{target.substr(0, end), "/"};
+  if (end == std::string_view::npos) return out;
+  const std::string_view rest = target.substr(end);
+  out.path = rest.front() == '/' ? std::string(rest) : "/" + std::string(rest);
+  return out;
+}
+
+const Venue* ServerContext::find_venue(std::string_view id) const {
+  for (const Venue* v : venues)
+    if (v->id() == id) return v;
+  return nullptr;
+}
+
 ClientConnection::ClientConnection(std::uint64_t id, int fd, const ServerContext& server)
     : id_(id), fd_(fd), wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)), server_(server) {
   if (wake_fd_ < 0) {
@@ -64,8 +80,9 @@ ClientConnection::~ClientConnection() {
 }
 
 ConnectionInfo ClientConnection::info() const {
+  const Venue* v = venue();
   std::lock_guard lock(mutex_);
-  return {id_, target_, topics_};
+  return {id_, v ? std::string(v->id()) : std::string(), target_, topics_};
 }
 
 void ClientConnection::enqueue(std::string_view topic, std::string_view payload, std::size_t stamp_slot,
@@ -115,7 +132,7 @@ void ClientConnection::run() {
   SimCounters& counters = *server_.counters;
   if (!tls_accept()) {
     counters.tls_failures.add();
-  } else if (read_upgrade_request()) {
+  } else if (serve_http()) {
     serve();
   }
   {
@@ -161,12 +178,13 @@ bool ClientConnection::tls_accept() {
 }
 
 void ClientConnection::answer_http(unsigned status, std::string_view reason, std::string_view extra_headers,
-                                   std::string_view body) {
+                                   std::string_view body, std::string_view content_type, bool keep_alive) {
   std::string response = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\n";
   response.append(extra_headers);
   if (status != 101) {
-    response += "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
-                "\r\nConnection: close\r\n";
+    response += "Content-Type: " + std::string(content_type) +
+                "\r\nContent-Length: " + std::to_string(body.size()) +
+                (keep_alive ? "\r\n" : "\r\nConnection: close\r\n");
   }
   response += "\r\n";
   response.append(body);
@@ -177,29 +195,14 @@ void ClientConnection::answer_http(unsigned status, std::string_view reason, std
     wait(POLLOUT, 100);
 }
 
-bool ClientConnection::read_upgrade_request() {
-  http::request_parser<http::empty_body> parser;
+bool ClientConnection::read_request(http::request_parser<http::empty_body>& parser, std::string& in) {
   parser.header_limit(kRequestHeaderLimit);
-  std::string in;
   std::size_t parsed = 0;
+  // Between keep-alive requests the same bound applies as to the handshake: an idle REST client is closed.
   const std::int64_t deadline =
       engine::monotonic_ns() + std::chrono::nanoseconds(server_.config->handshake_timeout).count();
   SimCounters& counters = *server_.counters;
-  while (!parser.is_done()) {
-    if (server_.stopping->load() || disconnect_requested_.load()) return false;
-    char buf[4096];
-    ERR_clear_error();
-    const int n = SSL_read(ssl_, buf, sizeof buf);
-    if (n <= 0) {
-      const int err = SSL_get_error(ssl_, n);
-      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return false;
-      const std::int64_t left_ms = (deadline - engine::monotonic_ns()) / 1'000'000;
-      if (left_ms <= 0) return false;
-      wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-           static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
-      continue;
-    }
-    in.append(buf, static_cast<std::size_t>(n));
+  for (;;) {
     while (parsed < in.size() && !parser.is_done()) {
       boost::beast::error_code ec;
       const std::size_t used = parser.put(boost::asio::buffer(in.data() + parsed, in.size() - parsed), ec);
@@ -215,16 +218,69 @@ bool ClientConnection::read_upgrade_request() {
         return false;
       }
     }
+    if (parser.is_done()) break;
+    if (server_.stopping->load() || disconnect_requested_.load()) return false;
+    char buf[4096];
+    ERR_clear_error();
+    const int n = SSL_read(ssl_, buf, sizeof buf);
+    if (n <= 0) {
+      const int err = SSL_get_error(ssl_, n);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return false;
+      const std::int64_t left_ms = (deadline - engine::monotonic_ns()) / 1'000'000;
+      if (left_ms <= 0) return false;
+      wait(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+           static_cast<int>(std::min<std::int64_t>(left_ms, 100)));
+      continue;
+    }
+    in.append(buf, static_cast<std::size_t>(n));
   }
-  early_bytes_ = in.substr(parsed);
+  in.erase(0, parsed);
+  return true;
+}
 
-  const auto& request = parser.get();
-  const std::string target(request.target());
-  if (!boost::beast::websocket::is_upgrade(request)) {
-    counters.upgrades_rejected.add();
-    answer_http(400, "Bad Request", "", "expected a WebSocket upgrade\n");
-    return false;
+bool ClientConnection::serve_http() {
+  std::string in;
+  for (;;) {
+    http::request_parser<http::empty_body> parser;
+    if (!read_request(parser, in)) return false;
+    const Request& request = parser.get();
+    if (boost::beast::websocket::is_upgrade(request)) {
+      early_bytes_ = std::move(in);
+      return accept_upgrade(request);
+    }
+    if (!answer_rest(request) || !request.keep_alive()) return false;
   }
+}
+
+bool ClientConnection::answer_rest(const Request& request) {
+  SimCounters& counters = *server_.counters;
+  const std::string_view target(request.target().data(), request.target().size());
+  if (request.method() != http::verb::get) {
+    answer_http(405, "Method Not Allowed", "Allow: GET\r\n", "only GET is served\n", "text/plain", true);
+    return true;
+  }
+  const VenueTarget routed = split_venue_target(target);
+  const Venue* venue = server_.find_venue(routed.venue);
+  if (!venue || !server_.http_get) {
+    answer_http(404, "Not Found", "", "no such endpoint: " + std::string(target) + "\n", "text/plain", true);
+    return true;
+  }
+  const HttpReply reply = server_.http_get(*venue, routed.path);
+  counters.rest_requests.add();
+  std::string headers;
+  for (const auto& [name, value] : reply.headers) headers += name + ": " + value + "\r\n";
+  const char* reason = reply.status == 200   ? "OK"
+                       : reply.status == 404 ? "Not Found"
+                       : reply.status == 429 ? "Too Many Requests"
+                       : reply.status == 418 ? "I'm a teapot"
+                                             : "Error";
+  answer_http(reply.status, reason, headers, reply.body, reply.content_type, true);
+  return !peer_gone_;
+}
+
+bool ClientConnection::accept_upgrade(const Request& request) {
+  SimCounters& counters = *server_.counters;
+  const std::string target(request.target());
   if (request[http::field::sec_websocket_version] != "13") {
     counters.upgrades_rejected.add();
     answer_http(426, "Upgrade Required", "Sec-WebSocket-Version: 13\r\n", "unsupported WebSocket version\n");
@@ -237,8 +293,10 @@ bool ClientConnection::read_upgrade_request() {
     answer_http(400, "Bad Request", "", "invalid Sec-WebSocket-Key\n");
     return false;
   }
+  const VenueTarget routed = split_venue_target(target);
+  const Venue* venue = server_.find_venue(routed.venue);
   unsigned reject_status = 404;
-  auto session = server_.venue->open_session(target, reject_status);
+  auto session = venue ? venue->open_session(routed.path, reject_status) : nullptr;
   if (!session) {
     counters.upgrades_rejected.add();
     if (reject_status == 404) {
@@ -251,8 +309,9 @@ bool ClientConnection::read_upgrade_request() {
   {
     std::lock_guard lock(mutex_);
     session_ = std::move(session);
-    target_ = target;
+    target_ = routed.path;
   }
+  venue_.store(venue, std::memory_order_release);
   answer_http(101, "Switching Protocols",
               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
                   io::websocket_accept_key(key) + "\r\n",

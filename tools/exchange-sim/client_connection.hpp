@@ -1,11 +1,14 @@
 #pragma once
-// The simulator's side of one client connection: TLS handshake, HTTP/1.1 upgrade, WebSocket framing (wslay),
-// server pings, the venue session's control plane, delivery of frames from the feed thread or from a capture,
-// and the fault hooks. Each connection runs on its own thread; the feed thread only calls enqueue().
+// The simulator's side of one client connection: TLS handshake, HTTP/1.1 requests routed to a venue by the
+// first path segment (REST GETs, keep-alive, until one of them is a WebSocket upgrade), WebSocket framing
+// (wslay), server pings, the venue session's control plane, delivery of frames from the feed thread or from a
+// capture, and the fault hooks. Each connection runs on its own thread; the feed thread only calls enqueue().
 #include <openssl/ssl.h>
 #include <wslay/wslay.h>
 
 #include <atomic>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,18 +27,31 @@ namespace sigflow::tools {
 struct SimCounters {
   engine::SharedCounter connections_accepted, connections_open, tls_failures, upgrades_rejected, frames_sent,
       bytes_sent, client_messages, error_replies, pings_sent, pongs_received, frames_withheld,
-      slow_consumer_disconnects, fault_disconnects, generator_lag_resets, connections_closed;
+      slow_consumer_disconnects, fault_disconnects, generator_lag_resets, connections_closed, rest_requests,
+      rest_faults;
 };
+
+// A request target split into the venue id (the first path segment) and the venue's own target, which keeps
+// its leading slash: "/binance-usdm/public/ws?x" → {"binance-usdm", "/public/ws?x"}.
+struct VenueTarget {
+  std::string_view venue;
+  std::string path;
+};
+VenueTarget split_venue_target(std::string_view target);
 
 // What every connection shares with the server; outlives all connections.
 struct ServerContext {
   const ExchangeSimConfig* config = nullptr;
-  const Venue* venue = nullptr;
+  std::vector<const Venue*> venues;  // the venues served
   SSL_CTX* tls = nullptr;
   SimCounters* counters = nullptr;
   const std::vector<RecordedFrame>* replay = nullptr;  // null: frames come from the feed thread
   const std::atomic<bool>* stopping = nullptr;
   std::function<void()> topics_changed;  // the feed thread must rebuild its routes
+  // Answers a REST GET for one venue's target (blocks the calling connection thread until it is answered).
+  std::function<HttpReply(const Venue&, std::string_view target)> http_get;
+
+  const Venue* find_venue(std::string_view id) const;
 };
 
 class ClientConnection {
@@ -50,6 +66,8 @@ class ClientConnection {
   void run();
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   std::uint64_t id() const { return id_; }
+  // The venue of a WebSocket connection; null before the upgrade and for REST-only connections.
+  const Venue* venue() const { return venue_.load(std::memory_order_acquire); }
   ConnectionInfo info() const;
 
   // Feed thread: queues a rendered event of `topic` for this connection. Cheap and non-blocking; the frame
@@ -76,10 +94,18 @@ class ClientConnection {
     std::vector<QueuedFrame> frames;
   };
 
+  using Request = boost::beast::http::request<boost::beast::http::empty_body>;
+
   bool tls_accept();
-  bool read_upgrade_request();
+  // Serves requests until one is a valid WebSocket upgrade (true) or the connection should close (false).
+  bool serve_http();
+  bool read_request(boost::beast::http::request_parser<boost::beast::http::empty_body>& parser,
+                    std::string& in);
+  bool accept_upgrade(const Request& request);
+  bool answer_rest(const Request& request);
   void answer_http(unsigned status, std::string_view reason, std::string_view extra_headers,
-                   std::string_view body);
+                   std::string_view body, std::string_view content_type = "text/plain",
+                   bool keep_alive = false);
   void serve();
   bool wait(short events, int timeout_ms);
   bool read_client();
@@ -104,6 +130,7 @@ class ClientConnection {
   const ServerContext& server_;
   SSL* ssl_ = nullptr;
   wslay_event_context_ptr ws_ = nullptr;
+  std::atomic<const Venue*> venue_{nullptr};
   std::unique_ptr<VenueSession> session_;
   std::string target_;
   std::string early_bytes_;  // WebSocket bytes that arrived with the upgrade request

@@ -24,10 +24,10 @@
 
 #include "engine/clock.hpp"
 #include "io/loopback_certs.hpp"
-#include "tools/exchange-sim/binance_usdm.hpp"
 #include "tools/exchange-sim/capture_file.hpp"
 #include "tools/exchange-sim/client_connection.hpp"
 #include "tools/exchange-sim/synthetic_market.hpp"
+#include "tools/exchange-sim/venues.hpp"
 
 namespace sigflow::tools {
 namespace {
@@ -53,8 +53,11 @@ std::string openssl_error(const char* what) {
   return std::string(what) + ": " + reason;
 }
 
-// Fans each rendered frame out to the connections subscribed to its topic. Owned by the feed thread; the
-// route table is rebuilt from the connections' published topics whenever one of them changes.
+// How long a REST request waits for the feed thread; it answers within a tick unless the process is stopping.
+constexpr auto kRestAnswerTimeout = std::chrono::seconds(2);
+
+// Fans each rendered frame out to the connections of one venue subscribed to its topic. Owned by the feed
+// thread; the route table is rebuilt from the connections' published topics whenever one of them changes.
 class FanOut final : public FrameSink {
  public:
   bool wanted(std::string_view topic) const override { return routes_.find(topic) != routes_.end(); }
@@ -71,10 +74,10 @@ class FanOut final : public FrameSink {
     deliveries_ += it->second.size();
   }
 
-  void rebuild(const std::vector<std::shared_ptr<ClientConnection>>& connections) {
+  void rebuild(const Venue& venue, const std::vector<std::shared_ptr<ClientConnection>>& connections) {
     routes_.clear();
     for (const auto& c : connections) {
-      if (c->finished()) continue;
+      if (c->finished() || c->venue() != &venue) continue;
       for (auto& topic : c->info().topics) routes_[std::move(topic)].push_back(c);
     }
   }
@@ -99,7 +102,8 @@ struct ExchangeSim::State {
   explicit State(ExchangeSimConfig c) : config(std::move(c)) {}
 
   ExchangeSimConfig config;
-  BinanceUsdm venue;
+  std::vector<std::unique_ptr<Venue>> venues;     // the served ones, in config order
+  std::vector<std::vector<std::string>> symbols;  // per served venue
   std::string ca_pem;
   SSL_CTX* tls = nullptr;
   Capture capture;
@@ -122,6 +126,23 @@ struct ExchangeSim::State {
 
   std::mutex feed_mutex;
   std::condition_variable feed_wake;
+
+  // REST requests wait here for the feed thread, which owns the markets.
+  struct RestRequest {
+    const Venue* venue;
+    std::string target;
+    HttpReply reply;
+    bool answered = false;
+  };
+  std::mutex rest_mutex;
+  std::condition_variable rest_answered;
+  std::vector<RestRequest*> rest_pending;
+  struct RestFault {
+    std::size_t remaining = 0;
+    unsigned status = 429;
+    std::chrono::seconds retry_after{0};
+  };
+  std::unordered_map<std::string, RestFault> rest_faults;  // by venue id, under rest_mutex
   std::thread acceptor;
   std::thread feed;
 
@@ -226,44 +247,86 @@ struct ExchangeSim::State {
     }
   }
 
-  void feed_loop() {
-    SyntheticMarket market(make_instrument_specs(config.symbols, config.instruments), config.seed);
-    auto feed = venue.make_feed(market, config.stamp_send_ns);
+  // The rendered state of one venue: its own market (symbols differ between venues), feed and routes.
+  struct VenueWalk {
+    const Venue* venue;
+    SyntheticMarket market;
+    std::unique_ptr<VenueFeed> feed;
     FanOut fanout;
-    std::uint64_t seen_version = ~std::uint64_t{0};
     double credit = 0;
+  };
+
+  HttpReply http_get(const Venue& venue, std::string_view target) {
+    std::unique_lock lock(rest_mutex);
+    if (auto it = rest_faults.find(std::string(venue.id()));
+        it != rest_faults.end() && it->second.remaining) {
+      --it->second.remaining;
+      counters.rest_faults.add();
+      HttpReply reply;
+      reply.status = it->second.status;
+      reply.headers.emplace_back("Retry-After", std::to_string(it->second.retry_after.count()));
+      reply.body = R"({"code":-1003,"msg":"Too many requests; simulated by fail_rest."})";
+      return reply;
+    }
+    if (!config.replay_file.empty()) return {404, "text/plain", {}, "REST is not served during a replay\n"};
+    RestRequest request{&venue, std::string(target), {}, false};
+    rest_pending.push_back(&request);
+    const bool answered =
+        rest_answered.wait_for(lock, kRestAnswerTimeout, [&] { return request.answered || stopping.load(); });
+    if (!request.answered) {
+      std::erase(rest_pending, &request);
+      return {503, "text/plain", {}, answered ? "simulator stopping\n" : "simulator busy\n"};
+    }
+    return std::move(request.reply);
+  }
+
+  void answer_rest(std::vector<VenueWalk>& walks, std::int64_t wall_ms) {
+    std::lock_guard lock(rest_mutex);
+    if (rest_pending.empty()) return;
+    for (RestRequest* r : rest_pending) {
+      for (VenueWalk& w : walks) {
+        if (w.venue != r->venue) continue;
+        if (auto reply = w.feed->on_http_get(w.market, r->target, wall_ms)) {
+          r->reply = std::move(*reply);
+        } else {
+          r->reply = {404, "text/plain", {}, "no such endpoint: " + r->target + "\n"};
+        }
+      }
+      r->answered = true;
+    }
+    rest_pending.clear();
+    rest_answered.notify_all();
+  }
+
+  void feed_loop() {
+    std::vector<VenueWalk> walks;
+    walks.reserve(venues.size());
+    for (std::size_t v = 0; v < venues.size(); ++v) {
+      walks.push_back(
+          {venues[v].get(),
+           SyntheticMarket(make_instrument_specs(symbols[v], config.instruments), config.seed + v), nullptr,
+           FanOut{}, 0});
+      walks.back().feed = venues[v]->make_feed(walks.back().market, config.stamp_send_ns);
+    }
+    // The configured rate is the whole simulator's: each venue gets an equal share.
+    const double rate = config.rate / static_cast<double>(std::max<std::size_t>(1, walks.size()));
+    std::uint64_t seen_version = ~std::uint64_t{0};
     std::int64_t last = engine::monotonic_ns();
     auto deadline = std::chrono::steady_clock::now();
     while (!stopping.load()) {
       const std::uint64_t version = routes_version.load(std::memory_order_acquire);
       if (version != seen_version) {
         seen_version = version;
-        fanout.rebuild(snapshot());
+        const auto connections = snapshot();
+        for (VenueWalk& w : walks) w.fanout.rebuild(*w.venue, connections);
       }
       const std::int64_t now = engine::monotonic_ns();
       const std::int64_t wall_ms = engine::wall_ns() / 1'000'000;
-      const double earned = config.rate * static_cast<double>(now - last) / 1e9;
-      credit += earned;
+      const double earned = rate * static_cast<double>(now - last) / 1e9;
       last = now;
-      if (credit > config.rate * kMaxLagSeconds + 1) {
-        counters.generator_lag_resets.add();
-        credit = earned;
-      }
-      // With no subscriber at all the market stands still: nobody could tell, and it costs nothing.
-      if (fanout.idle()) credit = 0;
-      const auto max_events =
-          static_cast<std::uint64_t>(std::max(16.0, std::max(earned, credit) * kMaxEventsPerFrame));
-      std::uint64_t events = 0;
-      while (credit >= 1 && events < max_events) {
-        feed->on_event(market, market.step(), wall_ms, fanout);
-        credit -= static_cast<double>(fanout.take_deliveries());
-        ++events;
-      }
-      // Nobody takes enough real-time frames to spend the budget: forget it rather than bank it.
-      if (events == max_events) credit = std::min(credit, 1.0);
-      feed->on_clock(market, now, wall_ms, fanout);
-      credit -= static_cast<double>(fanout.take_deliveries());
-      fanout.wake_touched();
+      for (VenueWalk& w : walks) step_walk(w, rate, earned, now, wall_ms);
+      answer_rest(walks, wall_ms);
+      for (VenueWalk& w : walks) w.fanout.wake_touched();
 
       deadline += kFeedTick;
       const auto steady_now = std::chrono::steady_clock::now();
@@ -272,7 +335,36 @@ struct ExchangeSim::State {
       feed_wake.wait_until(lock, deadline, [&] { return stopping.load(); });
     }
   }
+
+  void step_walk(VenueWalk& w, double rate, double earned, std::int64_t now, std::int64_t wall_ms) {
+    w.credit += earned;
+    if (w.credit > rate * kMaxLagSeconds + 1) {
+      counters.generator_lag_resets.add();
+      w.credit = earned;
+    }
+    // With no subscriber at all the market stands still: nobody could tell, and it costs nothing.
+    if (w.fanout.idle()) w.credit = 0;
+    const auto max_events =
+        static_cast<std::uint64_t>(std::max(16.0, std::max(earned, w.credit) * kMaxEventsPerFrame));
+    std::uint64_t events = 0;
+    while (w.credit >= 1 && events < max_events) {
+      w.feed->on_event(w.market, w.market.step(), wall_ms, w.fanout);
+      w.credit -= static_cast<double>(w.fanout.take_deliveries());
+      ++events;
+    }
+    // Nobody takes enough real-time frames to spend the budget: forget it rather than bank it.
+    if (events == max_events) w.credit = std::min(w.credit, 1.0);
+    w.feed->on_clock(w.market, now, wall_ms, w.fanout);
+    w.credit -= static_cast<double>(w.fanout.take_deliveries());
+  }
 };
+
+std::vector<SimVenueConfig> every_sim_venue() {
+  std::vector<SimVenueConfig> out;
+  for (const auto& venue : make_sim_venues())
+    out.push_back({std::string(venue->id()), venue->default_symbols()});
+  return out;
+}
 
 ExchangeSim::ExchangeSim(ExchangeSimConfig config) : state_(std::make_unique<State>(std::move(config))) {}
 
@@ -284,17 +376,40 @@ StartResult ExchangeSim::start() {
   State& s = *state_;
   if (s.started) return {"exchange simulator already started"};
   if (s.config.rate < 0) return {"rate must not be negative"};
+  std::vector<SimVenueConfig> wanted = s.config.venues;
+  if (wanted.empty()) wanted.push_back({"binance-usdm", {}});
+  auto registered = make_sim_venues();
+  for (const SimVenueConfig& w : wanted) {
+    auto it = std::find_if(registered.begin(), registered.end(),
+                           [&](const auto& v) { return v && v->id() == w.id; });
+    if (it == registered.end()) {
+      std::string known;
+      for (const auto& id : sim_venue_ids()) known += (known.empty() ? "" : ", ") + id;
+      return {"venue '" + w.id + "' is not simulated or listed twice (simulated: " + known + ")"};
+    }
+    std::vector<std::string> symbols = w.symbols.empty() ? (*it)->default_symbols() : w.symbols;
+    if (symbols.empty()) symbols = s.config.symbols;
+    // Generated instruments (no symbols anywhere) get their names here, so symbols() lists what is served.
+    std::vector<std::string> served;
+    for (const auto& spec : make_instrument_specs(symbols, s.config.instruments))
+      served.push_back(spec.symbol);
+    s.symbols.push_back(std::move(served));
+    s.venues.push_back(std::move(*it));
+  }
   if (!s.config.replay_file.empty()) {
+    if (s.venues.size() != 1) return {"a replay serves exactly one venue"};
     try {
-      s.capture = load_capture(s.config.replay_file, s.venue);
+      s.capture = load_capture(s.config.replay_file, *s.venues.front());
     } catch (const std::exception& e) {
       return {e.what()};
     }
     if (s.capture.frames.empty())
-      return {"capture " + s.config.replay_file + " has no frames for " + std::string(s.venue.id())};
+      return {"capture " + s.config.replay_file + " has no frames for " +
+              std::string(s.venues.front()->id())};
   } else {
     try {
-      SyntheticMarket probe(make_instrument_specs(s.config.symbols, s.config.instruments), s.config.seed);
+      for (std::size_t v = 0; v < s.venues.size(); ++v)
+        SyntheticMarket probe(make_instrument_specs(s.symbols[v], s.config.instruments), s.config.seed);
     } catch (const std::exception& e) {
       return {e.what()};
     }
@@ -303,12 +418,15 @@ StartResult ExchangeSim::start() {
   if (auto r = s.listen_on_loopback(); !r.ok()) return r;
 
   s.context.config = &s.config;
-  s.context.venue = &s.venue;
+  for (const auto& v : s.venues) s.context.venues.push_back(v.get());
   s.context.tls = s.tls;
   s.context.counters = &s.counters;
   s.context.replay = s.config.replay_file.empty() ? nullptr : &s.capture.frames;
   s.context.stopping = &s.stopping;
   s.context.topics_changed = [&s] { s.routes_version.fetch_add(1, std::memory_order_release); };
+  s.context.http_get = [&s](const Venue& venue, std::string_view target) {
+    return s.http_get(venue, target);
+  };
   s.started = true;
   s.acceptor = std::thread([&s] { s.accept_loop(); });
   if (!s.context.replay) s.feed = std::thread([&s] { s.feed_loop(); });
@@ -322,6 +440,8 @@ void ExchangeSim::stop() {
   [[maybe_unused]] const auto n = ::write(s.stop_fd, &one, sizeof one);
   { std::lock_guard lock(s.feed_mutex); }
   s.feed_wake.notify_all();
+  { std::lock_guard lock(s.rest_mutex); }
+  s.rest_answered.notify_all();
   if (s.acceptor.joinable()) s.acceptor.join();
   if (s.feed.joinable()) s.feed.join();
   // Connection threads see `stopping` at their next wake-up; waking them bounds that to a poll round trip.
@@ -343,7 +463,19 @@ const std::string& ExchangeSim::ca_pem() const {
   return state_->ca_pem;
 }
 std::string_view ExchangeSim::venue() const {
-  return state_->venue.id();
+  return state_->venues.empty() ? std::string_view("binance-usdm") : state_->venues.front()->id();
+}
+
+std::vector<std::string> ExchangeSim::venues() const {
+  std::vector<std::string> out;
+  for (const auto& v : state_->venues) out.emplace_back(v->id());
+  return out;
+}
+
+std::vector<std::string> ExchangeSim::symbols(std::string_view venue) const {
+  for (std::size_t v = 0; v < state_->venues.size(); ++v)
+    if (state_->venues[v]->id() == venue) return state_->symbols[v];
+  return {};
 }
 
 ExchangeSimStats ExchangeSim::stats() const {
@@ -364,6 +496,8 @@ ExchangeSimStats ExchangeSim::stats() const {
   s.slow_consumer_disconnects = c.slow_consumer_disconnects.load();
   s.fault_disconnects = c.fault_disconnects.load();
   s.generator_lag_resets = c.generator_lag_resets.load();
+  s.rest_requests = c.rest_requests.load();
+  s.rest_faults = c.rest_faults.load();
   return s;
 }
 
@@ -401,6 +535,19 @@ std::size_t ExchangeSim::send_malformed_json(std::uint64_t connection) {
 }
 std::size_t ExchangeSim::skip_depth_update(std::uint64_t connection) {
   return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_gap(); });
+}
+
+std::vector<std::uint64_t> ExchangeSim::connection_ids(std::string_view venue) const {
+  std::vector<std::uint64_t> out;
+  for (const auto& c : state_->snapshot())
+    if (!c->finished() && c->venue() && c->venue()->id() == venue) out.push_back(c->id());
+  return out;
+}
+
+void ExchangeSim::fail_rest(std::string_view venue, std::size_t count, unsigned status,
+                            std::chrono::seconds retry_after) {
+  std::lock_guard lock(state_->rest_mutex);
+  state_->rest_faults[std::string(venue)] = {count, status, retry_after};
 }
 
 }  // namespace sigflow::tools

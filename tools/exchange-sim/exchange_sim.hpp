@@ -2,11 +2,14 @@
 // An exchange simulator on loopback: real TLS (a CA and server certificate made at start), real WebSocket
 // framing, and a venue's own protocol, fed either by a random-walk market or by a recorded capture. It lets
 // the engine, its tests and the demo run the whole network path with no network. Venues plug in through
-// tools/exchange-sim/venue.hpp; Binance USD-M is served today.
+// tools/exchange-sim/venue.hpp and are registered in tools/exchange-sim/venues.cpp; one simulator serves any
+// set of them on one port, routed by the first path segment: `wss://127.0.0.1:PORT/<venue-id>/<venue path>`.
+// Plain HTTP/1.1 GETs (keep-alive) on the same port are the venues' REST endpoints, routed the same way.
 //
-// Threads: one acceptor, one feed thread (random walk: renders each frame once and fans it out), and one
-// thread per client connection (TLS, WebSocket, pings, replay, faults). It is a test tool, not the hot path:
-// plain threads and sockets, sized to push well over 200k frames/s on loopback.
+// Threads: one acceptor, one feed thread (random walk: one market per venue; renders each frame once, fans
+// it out and answers REST requests between events), and one thread per client connection (TLS, WebSocket,
+// pings, replay, faults). It is a test tool, not the hot path: plain threads and sockets, sized to push well
+// over 200k frames/s on loopback.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,10 +18,18 @@
 
 namespace sigflow::tools {
 
+// One venue to serve and its instruments.
+struct SimVenueConfig {
+  std::string id;                    // a registered venue id, e.g. "bybit-linear"
+  std::vector<std::string> symbols;  // empty: the venue's default_symbols(), else the config's generic list
+};
+
 struct ExchangeSimConfig {
   std::uint16_t port = 0;  // 0: an ephemeral port, see ExchangeSim::port()
-  // Random walk: the instruments are `symbols` when given (e.g. BTCUSDT), else `instruments` generated ones
-  // named SIM0USDT, SIM1USDT, ...
+  // The venues served; empty: binance-usdm alone. every_sim_venue() lists all registered venues.
+  std::vector<SimVenueConfig> venues;
+  // Random walk, for a venue that lists no symbols of its own: the instruments are `symbols` when given
+  // (e.g. BTCUSDT), else `instruments` generated ones named SIM0USDT, SIM1USDT, ...
   std::size_t instruments = 8;
   std::vector<std::string> symbols;
   // Target frames per second summed over all connections (each delivery of a frame to a connection counts).
@@ -31,9 +42,10 @@ struct ExchangeSimConfig {
   // Server pings per connection; the venue's real interval is 3 min for USD-M, shorter here so that a demo
   // exercises pong handling.
   std::chrono::milliseconds ping_interval{20'000};
-  // Replay instead of the random walk: a cryptofeed raw capture; each connection gets the frames of its
-  // subscribed streams, in order, from its first subscription on. speed scales the recorded pace; 0 sends as
-  // fast as the client reads.
+  // Replay instead of the random walk: a cryptofeed raw capture of the one venue served (exactly one);
+  // each connection gets the frames of its subscribed streams, in order, from its first subscription on.
+  // REST is not served during a replay (there is no book to take a snapshot of). speed scales the recorded
+  // pace; 0 sends as fast as the client reads.
   std::string replay_file;
   double replay_speed = 1.0;
   bool replay_loop = false;
@@ -62,11 +74,17 @@ struct ExchangeSimStats {
   std::uint64_t slow_consumer_disconnects = 0;
   std::uint64_t fault_disconnects = 0;
   std::uint64_t generator_lag_resets = 0;  // the feed thread fell >100 ms behind its schedule
+  std::uint64_t rest_requests = 0;         // REST GETs answered, faults included
+  std::uint64_t rest_faults = 0;           // REST GETs answered 429/418 by fail_rest()
 };
+
+// Every registered venue, each with its default symbols.
+std::vector<SimVenueConfig> every_sim_venue();
 
 struct ConnectionInfo {
   std::uint64_t id = 0;
-  std::string target;               // the handshake request target, e.g. "/public/stream?streams=…"
+  std::string venue;                // the venue id the first path segment named
+  std::string target;               // the venue's request target, e.g. "/public/stream?streams=…"
   std::vector<std::string> topics;  // streams served to it now
 };
 
@@ -87,7 +105,10 @@ class ExchangeSim {
 
   std::uint16_t port() const;
   const std::string& ca_pem() const;  // what clients must trust
-  std::string_view venue() const;     // e.g. "binance-usdm"
+  std::string_view venue() const;     // the first venue served, e.g. "binance-usdm"
+  std::vector<std::string> venues() const;
+  // The instruments served for `venue` (empty when it is not served).
+  std::vector<std::string> symbols(std::string_view venue) const;
   ExchangeSimStats stats() const;
   std::vector<ConnectionInfo> connections() const;
 
@@ -101,6 +122,12 @@ class ExchangeSim {
   std::size_t send_malformed_json(std::uint64_t connection = kAllConnections);
   // Withholds the next incremental depth update, so that the client sees a broken pu/U chain.
   std::size_t skip_depth_update(std::uint64_t connection = kAllConnections);
+  // The ids of the open connections of one venue, for aiming the faults above at it.
+  std::vector<std::uint64_t> connection_ids(std::string_view venue) const;
+  // Answers the next `count` REST requests to `venue` with `status` (429 or 418) and a Retry-After header
+  // of `retry_after` (whole seconds, as venues send it) instead of the venue's reply.
+  void fail_rest(std::string_view venue, std::size_t count, unsigned status,
+                 std::chrono::seconds retry_after);
 
  private:
   struct State;

@@ -22,12 +22,17 @@ std::string default_ca_path() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Binance USD-M exchange simulator over TLS WebSockets on 127.0.0.1"};
+  CLI::App app{
+      "Exchange simulator over TLS WebSockets and REST on 127.0.0.1, venues routed by path: "
+      "wss://127.0.0.1:PORT/<venue-id>/<venue path>"};
   sigflow::tools::ExchangeSimConfig config;
   std::string ca_out;
   double duration_s = 0;
   unsigned ping_ms = static_cast<unsigned>(config.ping_interval.count());
   app.add_option("--port", config.port, "TCP port on 127.0.0.1 (0: ephemeral)")->capture_default_str();
+  std::vector<std::string> venue_ids;
+  app.add_option("--venues", venue_ids, "venue ids to serve, or 'all' (default: binance-usdm)")
+      ->delimiter(',');
   app.add_option("--instruments", config.instruments, "generated instruments SIM0USDT...")
       ->capture_default_str();
   app.add_option("--symbols", config.symbols, "instrument symbols instead, e.g. BTCUSDT,ETHUSDT")
@@ -52,6 +57,13 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
   config.ping_interval = std::chrono::milliseconds(ping_ms);
+  for (const auto& id : venue_ids) {
+    if (id == "all") {
+      for (auto& v : sigflow::tools::every_sim_venue()) config.venues.push_back(std::move(v));
+    } else {
+      config.venues.push_back({id, {}});
+    }
+  }
 
   // Signals are taken synchronously by this thread: block them before any thread starts so that every
   // simulator thread inherits the mask and none is interrupted.
@@ -76,7 +88,14 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::cout << "port=" << sim.port() << "\nca=" << ca_out << "\nvenue=" << sim.venue() << std::endl;
+  std::cout << "port=" << sim.port() << "\nca=" << ca_out << "\n";
+  for (const auto& venue : sim.venues()) {
+    std::cout << "venue=" << venue << " symbols=";
+    const auto symbols = sim.symbols(venue);
+    for (std::size_t i = 0; i < symbols.size(); ++i) std::cout << (i ? "," : "") << symbols[i];
+    std::cout << "\n";
+  }
+  std::cout << std::flush;
 
   const auto start = std::chrono::steady_clock::now();
   std::uint64_t last_frames = 0;
@@ -87,8 +106,8 @@ int main(int argc, char** argv) {
     const auto s = sim.stats();
     std::cerr << "exchange-sim: conns=" << s.connections_open << " frames/s=" << (s.frames_sent - last_frames)
               << " frames=" << s.frames_sent << " subs=" << s.client_messages << " pongs=" << s.pongs_received
-              << " slow_drops=" << s.slow_consumer_disconnects << " lag_resets=" << s.generator_lag_resets
-              << "\n";
+              << " rest=" << s.rest_requests << " slow_drops=" << s.slow_consumer_disconnects
+              << " lag_resets=" << s.generator_lag_resets << "\n";
     last_frames = s.frames_sent;
     if (duration_s > 0 &&
         std::chrono::steady_clock::now() - start >= std::chrono::duration<double>(duration_s))

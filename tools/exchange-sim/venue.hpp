@@ -5,13 +5,20 @@
 //   - the control plane: subscribe/unsubscribe requests and their replies (VenueSession);
 //   - rendering: turning market events into the venue's frames and topics, at the venue's cadences
 //     (VenueFeed);
+//   - REST: answers to plain HTTP GET requests (book snapshots), rendered from the same market state as the
+//     streams (VenueFeed::on_http_get), so a snapshot and the deltas around it chain exactly;
 //   - replay: recognising which topic a recorded frame belongs to (Venue::read_recorded_frame).
+//
+// One simulator serves every venue at once on one TLS port: the first path segment names the venue, the rest
+// is the venue's own path (`wss://127.0.0.1:PORT/<venue-id>/<venue path>`, `https://…/<venue-id>/<path>`).
+// Register a venue in tools/exchange-sim/venues.cpp.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tools/exchange-sim/synthetic_market.hpp"
@@ -44,6 +51,14 @@ class FrameSink {
                     bool book_delta) = 0;
 };
 
+// The answer to a REST request. Content-Length, Connection and Content-Type are added by the simulator.
+struct HttpReply {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. a used-weight header
+  std::string body;
+};
+
 // Renders one venue's streams from the synthetic market. Runs on the simulator's feed thread only.
 class VenueFeed {
  public:
@@ -55,6 +70,13 @@ class VenueFeed {
   // Time passed; render the interval streams that are due (partial depth, diffs, mark price).
   virtual void on_clock(SyntheticMarket& market, std::int64_t mono_ns, std::int64_t wall_ms,
                         FrameSink& sink) = 0;
+  // A REST GET for `target` (the venue's path and query, e.g. "/fapi/v1/depth?symbol=BTCUSDT&limit=1000").
+  // Runs on the feed thread between two market events, so a book snapshot is exactly the state after the
+  // last delta already handed to the sink. nullopt: no such endpoint (the simulator answers 404).
+  virtual std::optional<HttpReply> on_http_get(const SyntheticMarket& /*market*/, std::string_view /*target*/,
+                                               std::int64_t /*wall_ms*/) {
+    return std::nullopt;
+  }
 };
 
 // A frame read from a capture, with its topic located so that each connection can be sent only what it
@@ -88,8 +110,12 @@ class VenueSession {
 class Venue {
  public:
   virtual ~Venue() = default;
-  // The venue id in the engine's terms, e.g. "binance-usdm".
+  // The venue id in the engine's terms, e.g. "binance-usdm"; also the first path segment that routes to it.
   virtual std::string_view id() const = 0;
+  // The venue's own symbols the random walk lists when the simulator's config names none for it. Empty: the
+  // config's generic list (ExchangeSimConfig::symbols, else SIM0USDT, SIM1USDT, ...), which suits venues
+  // whose symbols look like BTCUSDT.
+  virtual std::vector<std::string> default_symbols() const { return {}; }
   // A session for an upgrade request target (path and query), or nullptr with the HTTP status to answer
   // instead (404: no such endpoint, 400: a malformed stream list).
   virtual std::unique_ptr<VenueSession> open_session(std::string_view target,

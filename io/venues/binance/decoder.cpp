@@ -850,6 +850,9 @@ struct Decoder::State {
     out.kind = EventKind::kNone;
     return r;
   }
+
+  // A REST body decoded as a frame becomes the snapshot of the symbol it was requested for.
+  DecodeError finish_rest_depth(DecodeError r, std::string_view symbol, MarketEvent& out) noexcept;
 };
 
 Decoder::Decoder(DecoderLimits limits) : state_(std::make_unique<State>(limits)) {}
@@ -885,13 +888,30 @@ DecodeError Decoder::decode_rest_depth(std::string_view body, std::string_view s
   }
   if (!body.empty()) std::memcpy(s.rest_buffer.get(), body.data(), body.size());
   std::memset(s.rest_buffer.get() + body.size(), 0, simdjson::SIMDJSON_PADDING);
-  const DecodeError r = s.decode(s.rest_buffer.get(), body.size(), needed, recv_ns, {}, out);
+  return s.finish_rest_depth(s.decode(s.rest_buffer.get(), body.size(), needed, recv_ns, {}, out), symbol,
+                             out);
+}
+
+DecodeError Decoder::decode_rest_depth_padded(std::string_view padded, std::string_view symbol,
+                                              std::int64_t recv_ns, MarketEvent& out) noexcept {
+  State& s = *state_;
+  if (padded.size() > s.limits.max_rest_body_bytes) {
+    out.kind = EventKind::kNone;
+    return s.fail(DecodeError::kFrameTooLarge, "REST body larger than max_rest_body_bytes");
+  }
+  return s.finish_rest_depth(
+      s.decode(padded.data(), padded.size(), padded.size() + engine::kFramePadding, recv_ns, {}, out), symbol,
+      out);
+}
+
+DecodeError Decoder::State::finish_rest_depth(DecodeError r, std::string_view symbol,
+                                              MarketEvent& out) noexcept {
   if (r != DecodeError::kNone) return r;
   if (out.kind != EventKind::kBookSnapshot) {
     // A REST error body ({"code":-1003,..}) decodes as a venue error: pass it on as such.
     if (out.kind == EventKind::kVenueError) return r;
     out.kind = EventKind::kNone;
-    return s.fail(DecodeError::kUnknownEventType, "REST body is not a depth snapshot");
+    return fail(DecodeError::kUnknownEventType, "REST body is not a depth snapshot");
   }
   out.symbol = symbol;
   out.snapshot.depth = 0;

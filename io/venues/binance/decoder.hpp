@@ -1,5 +1,7 @@
 #pragma once
-// Binance WebSocket and REST market-data decoder (USD-M futures first; the spot shapes decode too).
+// Binance WebSocket and REST market-data decoder, for spot (`binance`) and USD-M futures (`binance-usdm`):
+// one wire grammar covers both, the differences (spot diffs have no `pu`, spot bookTicker no `e`/`E`/`T`,
+// spot partial depth frames are bare {lastUpdateId,bids,asks}) are absent fields, not other shapes.
 //
 // Frames arrive on the strategy thread straight from the FrameRing, padded for simdjson, and are parsed in
 // place with one reused on-demand parser: no copy, no allocation, no exception. Both connection forms are
@@ -65,6 +67,11 @@ class Decoder {
   // copied into a buffer this decoder owns; snapshots are rare (weight-limited), so the copy is cheap.
   DecodeError decode_rest_depth(std::string_view body, std::string_view symbol, std::int64_t recv_ns,
                                 MarketEvent& out) noexcept;
+
+  // Same, for a body already followed by engine::kFramePadding readable bytes (a REST body delivered
+  // through the FrameRing): parsed in place, no copy.
+  DecodeError decode_rest_depth_padded(std::string_view padded, std::string_view symbol, std::int64_t recv_ns,
+                                       MarketEvent& out) noexcept;
 
   // Human-readable reason for the last error, e.g. `field "p": expected a decimal string`.
   std::string_view error_message() const noexcept;

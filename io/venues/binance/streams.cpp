@@ -47,6 +47,13 @@ std::string_view to_string(UsdmRoute route) noexcept {
   return route == UsdmRoute::kPublic ? "/public" : "/market";
 }
 
+std::string stream_name(std::string_view symbol, std::string_view channel) {
+  std::string out = lower(symbol);
+  out += '@';
+  out += channel;
+  return out;
+}
+
 std::vector<std::string> usdm_streams(std::string_view symbol, UsdmRoute route,
                                       const UsdmChannels& channels) {
   const std::string s = lower(symbol);

@@ -1,5 +1,5 @@
 #pragma once
-// Binance USD-M endpoints, stream names and the subscribe request.
+// Binance stream names and the subscribe request (both markets), and the USD-M endpoints and routes.
 //
 // Since 2026-04-23 USD-M market data is split by route (feeds.md §1.1): book streams (`bookTicker`,
 // `depth*`) are served under `/public`, trade/mark/liquidation streams under `/market`. The legacy root
@@ -33,6 +33,9 @@ struct UsdmChannels {
   bool mark_price = true;    // <s>@markPrice@1s mark/index/funding (/market)
   bool force_order = false;  // <s>@forceOrder at most one per second per symbol (/market)
 };
+
+// "BTCUSDT", "depth@100ms" → "btcusdt@depth@100ms": Binance stream names take the symbol in lower case.
+std::string stream_name(std::string_view symbol, std::string_view channel);
 
 // Stream names for one symbol on one route, lower-cased as Binance requires ("BTCUSDT" → "btcusdt@...").
 std::vector<std::string> usdm_streams(std::string_view symbol, UsdmRoute route,

@@ -1,0 +1,244 @@
+// Every venue the exchange simulator serves, through the whole engine over real TLS on loopback: the venues
+// are the ones registered in both tools/exchange-sim/venues.cpp and io/venues/registry.cpp when the test
+// runs, so a venue that lands later is covered by the same checks. Every wait is bounded by a deadline; no
+// assertion depends on how fast the machine is, except the one lower bound the venue's own Retry-After sets.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "engine/app/pipeline.hpp"
+#include "engine/app/venue_wiring.hpp"
+#include "tools/exchange-sim/exchange_sim.hpp"
+#include "tools/exchange-sim/venues.hpp"
+
+namespace sigflow::app {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> served_venues() {
+  std::vector<std::string> ids;
+  for (const std::string& id : tools::sim_venue_ids())
+    if (io::find_protocol(id)) ids.push_back(id);
+  return ids;
+}
+
+template <class Pred>
+bool wait_for(Pred pred, std::chrono::milliseconds timeout = 15s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+class VenueFeed : public testing::TestWithParam<std::string> {
+ protected:
+  void start(strategies::StrategyConfig strategy = {}) {
+    tools::ExchangeSimConfig sim_config;
+    sim_config.venues = {{GetParam(), {}}};
+    sim_config.rate = 1500;
+    sim_config.ping_interval = 2s;
+    sim_ = std::make_unique<tools::ExchangeSim>(sim_config);
+    const auto started = sim_->start();
+    ASSERT_TRUE(started.ok()) << started.error;
+    symbols_ = sim_->symbols(GetParam());
+    signals_path_ = (std::filesystem::temp_directory_path() /
+                     ("sigflow-venue-feed-" + GetParam() + "-" + std::to_string(getpid())))
+                        .string();
+    std::remove(signals_path_.c_str());
+    engine::Config config;
+    config.source = "test";
+    config.signals_path = signals_path_;
+    config.ring.arena_bytes = 8u << 20;
+    config.ring.max_frames = 16384;
+    engine::VenueConfig venue = loopback_venue(GetParam(), sim_->port(), symbols_);
+    venue.reconnect.base_ms = 50;
+    venue.reconnect.cap_ms = 500;
+    config.venues.push_back(venue);
+    pipeline_ = std::make_unique<Pipeline>(config, sim_->ca_pem(), strategy);
+    pipeline_->start();
+    ASSERT_TRUE(wait_for([&] { return pipeline_->totals().decoded_events > 50; }))
+        << GetParam() << ": no data within 15 s";
+  }
+
+  void TearDown() override {
+    if (pipeline_) pipeline_->stop();
+    pipeline_.reset();
+    if (sim_) sim_->stop();
+    std::remove(signals_path_.c_str());
+  }
+
+  bool events_keep_flowing(std::uint64_t more = 50) {
+    const auto events = pipeline_->totals().decoded_events;
+    return wait_for([&] { return pipeline_->totals().decoded_events > events + more; });
+  }
+
+  // Symbols that had a signal computed from market data (data_age_ms set) in the signals file so far.
+  std::set<std::string> symbols_with_data() {
+    std::ifstream in(signals_path_);
+    std::set<std::string> out;
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line.back() != '}') continue;  // the writer may be mid-line
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded() || j.at("data_age_ms").is_null()) continue;
+      EXPECT_EQ(j.at("venue"), GetParam());
+      out.insert(j.at("symbol").get<std::string>());
+    }
+    return out;
+  }
+
+  // Every book synced (first snapshot in) and nothing asked for since: the state a fault test starts from.
+  void wait_for_books_settled() {
+    const std::set<std::string> all(symbols_.begin(), symbols_.end());
+    ASSERT_TRUE(wait_for([&] { return symbols_with_data() == all; }, 20s))
+        << GetParam() << ": not every instrument got a signal from market data";
+  }
+
+  std::unique_ptr<tools::ExchangeSim> sim_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::vector<std::string> symbols_;
+  std::string signals_path_;
+};
+
+TEST_P(VenueFeed, SubscribesAndEveryInstrumentGetsSignalsFromData) {
+  start();
+  wait_for_books_settled();
+  const auto totals = pipeline_->totals();
+  EXPECT_EQ(totals.opens, pipeline_->feed().connection_count());
+  EXPECT_EQ(totals.disconnects, 0u);
+  EXPECT_EQ(totals.decode_errors, 0u);
+  EXPECT_EQ(totals.ring_drops, 0u);
+  EXPECT_EQ(pipeline_->feed().connections_open(GetParam()), pipeline_->feed().connection_count(GetParam()));
+}
+
+TEST_P(VenueFeed, ReconnectsAfterADropAndSubscribesAgain) {
+  start();
+  const std::size_t connections = pipeline_->feed().connection_count();
+  const auto opens = pipeline_->totals().opens;
+  ASSERT_GT(sim_->disconnect(), 0u);
+  ASSERT_TRUE(wait_for([&] { return pipeline_->totals().disconnects >= connections; }));
+  // New connections, spaced by the backoff (50 ms base), each subscribed again after its upgrade.
+  ASSERT_TRUE(wait_for([&] { return pipeline_->totals().opens >= opens + connections; }));
+  // Every new connection subscribed again (the simulator lists what each one is served).
+  EXPECT_TRUE(wait_for([&] {
+    const auto all = sim_->connections();
+    return all.size() == connections &&
+           std::all_of(all.begin(), all.end(), [](const auto& info) { return !info.topics.empty(); });
+  })) << GetParam();
+  EXPECT_TRUE(events_keep_flowing());
+}
+
+TEST_P(VenueFeed, ADroppedBookDeltaGivesOneResyncAndTheBookComesBack) {
+  start();
+  wait_for_books_settled();
+  // Quiet first: the initial snapshots of every book were asked for and answered.
+  const auto before = pipeline_->totals();
+  ASSERT_GT(sim_->skip_depth_update(), 0u);
+  ASSERT_TRUE(wait_for([&] { return pipeline_->totals().book_gaps > before.book_gaps; }))
+      << GetParam() << ": the withheld delta was not noticed as a gap";
+  ASSERT_TRUE(wait_for([&] { return pipeline_->totals().resync_requests > before.resync_requests; }));
+  // The feed acted on it: a REST snapshot (Binance) or a resubscribe of the book topic (the others).
+  ASSERT_TRUE(wait_for([&] {
+    const auto t = pipeline_->totals();
+    return t.rest_requests + t.resubscribes > before.rest_requests + before.resubscribes;
+  }));
+  EXPECT_TRUE(events_keep_flowing(100));
+  const auto after = pipeline_->totals();
+  const bool rest_synced = io::find_protocol(GetParam())->book_resync() == io::BookResync::kRestSnapshot;
+  if (rest_synced) {
+    // A REST snapshot may predate the diffs buffered meanwhile and is then asked for again (feeds.md §1.1).
+    EXPECT_GE(after.resync_requests - before.resync_requests, after.book_gaps - before.book_gaps);
+  } else {
+    // One resync per gap: the book asked once and its fresh snapshot arrived (no retry after the timeout).
+    EXPECT_EQ(after.resync_requests - before.resync_requests, after.book_gaps - before.book_gaps);
+  }
+  EXPECT_EQ(after.disconnects, 0u);
+  EXPECT_EQ(after.feed_requests_dropped, 0u);
+}
+
+TEST_P(VenueFeed, ASilentStreamIsReportedAndResubscribed) {
+  strategies::StrategyConfig strategy;
+  strategy.liveness.book_ns = 1'000'000'000;
+  strategy.liveness.best_bid_ask_ns = 1'000'000'000;
+  strategy.liveness.ticker_ns = 3'000'000'000;
+  strategy.liveness.retry_ns = 1'000'000'000;
+  start(strategy);
+  const auto before = pipeline_->totals();
+  ASSERT_GT(sim_->set_silent(true), 0u);
+  ASSERT_TRUE(wait_for([&] { return pipeline_->totals().silent_topics > before.silent_topics; }))
+      << GetParam() << ": silence was not reported";
+  ASSERT_TRUE(wait_for([&] {
+    const auto t = pipeline_->totals();
+    return t.resubscribes + t.recycles > before.resubscribes + before.recycles;
+  })) << GetParam()
+      << ": silent reports " << pipeline_->totals().silent_topics << ", requests dropped "
+      << pipeline_->totals().feed_requests_dropped << ", feed requests taken "
+      << pipeline_->feed().totals().requests;
+  sim_->set_silent(false);
+  EXPECT_TRUE(events_keep_flowing());
+}
+
+TEST_P(VenueFeed, MalformedJsonIsCountedAndTheConnectionStaysUp) {
+  start();
+  ASSERT_GT(sim_->send_malformed_json(), 0u);
+  ASSERT_TRUE(wait_for([&] { return pipeline_->totals().decode_errors >= 1; }));
+  EXPECT_TRUE(events_keep_flowing());
+  EXPECT_EQ(pipeline_->totals().disconnects, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Simulated, VenueFeed, testing::ValuesIn(served_venues()),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
+
+// Binance USD-M books sync from REST depth snapshots served by the simulator on the same port; a 429 with
+// Retry-After holds the next snapshot back for at least that long.
+TEST(BinanceUsdmRest, SnapshotsSyncBooksAndA429DelaysTheNextByRetryAfter) {
+  tools::ExchangeSimConfig sim_config;
+  sim_config.venues = {{"binance-usdm", {"BTCUSDT", "ETHUSDT"}}};
+  sim_config.rate = 1000;
+  tools::ExchangeSim sim(sim_config);
+  ASSERT_TRUE(sim.start().ok());
+  engine::Config config;
+  config.source = "test";
+  config.signals_path = "/dev/null";
+  engine::VenueConfig venue = loopback_venue("binance-usdm", sim.port(), {"BTCUSDT", "ETHUSDT"});
+  config.venues.push_back(venue);
+  Pipeline pipeline(config, sim.ca_pem());
+  pipeline.start();
+  // Every book's first snapshot came over REST.
+  ASSERT_TRUE(wait_for([&] { return sim.stats().rest_requests >= 2; }, 20s));
+  ASSERT_TRUE(wait_for([&] { return pipeline.totals().decoded_events > 100; }));
+
+  sim.fail_rest("binance-usdm", 1, 429, 2s);
+  const auto before = sim.stats().rest_requests;
+  ASSERT_GT(sim.skip_depth_update(), 0u);
+  ASSERT_TRUE(wait_for([&] { return sim.stats().rest_faults >= 1; }));
+  const auto limited_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_for([&] { return sim.stats().rest_requests > before + 1; }, 20s))
+      << "no snapshot after the 429";
+  const auto next_at = std::chrono::steady_clock::now();
+  // The 429 was seen at most a poll (2 ms) after it was sent; the retry cannot have come before Retry-After.
+  EXPECT_GE(next_at - limited_at, 2s - 50ms);
+  EXPECT_TRUE(wait_for([&] { return pipeline.totals().resync_requests >= pipeline.totals().book_gaps; }));
+  pipeline.stop();
+  sim.stop();
+}
+
+}  // namespace
+}  // namespace sigflow::app
