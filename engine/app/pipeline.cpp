@@ -21,7 +21,8 @@ Pipeline::Pipeline(engine::Config config, std::string extra_ca_pem,
                    strategies::StrategyConfig strategy_config)
     : config_(std::move(config)) {
   VenueWiring w = wire_venues(config_);
-  frames_ = std::make_unique<engine::FrameRing>(config_.ring.arena_bytes, config_.ring.max_frames);
+  frames_ = std::make_unique<engine::FrameRing>(config_.ring.arena_bytes, config_.ring.max_frames,
+                                                config_.ring.pages);
   // A cycle emits one line per instrument; room for many cycles absorbs a slow stdout.
   signal_lines_ =
       std::make_unique<engine::FrameRing>(std::max<std::size_t>(4u << 20, w.instruments.size() * 64 * 512),
@@ -77,6 +78,10 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::start() {
+  // Before any thread starts: MCL_FUTURE then covers every stack and buffer they allocate.
+  if (config_.process.mlockall)
+    if (std::string error = engine::lock_all_memory(); !error.empty())
+      throw engine::ConfigError("process.mlockall: " + error);
   writer_->start(config_.thread("sink"));
   if (inference_) inference_->start(config_.thread("inference"));
   strategy_->start(config_.thread("strategy"));

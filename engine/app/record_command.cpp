@@ -102,8 +102,9 @@ void Recorder::start() {
 std::size_t Recorder::drain() {
   State& s = *state_;
   const std::size_t n = s.ring->consume([&](const engine::FrameView& frame) {
-    const std::string_view venue =
-        frame.conn_id < s.venue_of_conn.size() ? s.venue_of_conn[frame.conn_id] : "";
+    const std::string_view venue = frame.conn_id < s.venue_of_conn.size()
+                                       ? std::string_view(s.venue_of_conn[frame.conn_id])
+                                       : std::string_view();
     append_capture_recv(s.block, frame.conn_id, venue, frame.recv_ns, frame.bytes);
     s.core->on_frame(frame);  // only for the requests it makes
     if (s.block.size() >= kWriteBlock) s.flush();
