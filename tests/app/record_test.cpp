@@ -3,6 +3,7 @@
 #include "engine/app/record_command.hpp"
 
 #include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "engine/app/replay_command.hpp"
+#include "engine/app/venue_wiring.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace sigflow::app {
@@ -25,14 +27,7 @@ engine::Config sim_config(std::uint16_t port) {
   config.source = "record test";
   config.ring.arena_bytes = 4u << 20;
   config.ring.max_frames = 8192;
-  engine::VenueConfig venue;
-  venue.id = "binance-usdm";
-  venue.public_url = "wss://127.0.0.1:" + std::to_string(port) + "/public";
-  venue.market_url = "wss://127.0.0.1:" + std::to_string(port) + "/market";
-  venue.symbols = kSymbols;
-  venue.reconnect.base_ms = 50;
-  venue.reconnect.cap_ms = 500;
-  config.venues.push_back(venue);
+  config.venues.push_back(app::loopback_venue("binance-usdm", port, kSymbols));
   return config;
 }
 
@@ -52,9 +47,7 @@ std::string price_or_null(const strategies::PriceLevel* level) {
   return std::string(buf, level->price.format(buf, buf + sizeof buf));
 }
 
-// Disabled: the venue wiring's Binance USD-M plan connects to /public/stream and /market/stream, which the
-// exchange simulator answers with 404 at the time of writing; enable once the two agree.
-TEST(Record, DISABLED_SimulatorFramesReplayIntoTheSameBooks) {
+TEST(Record, SimulatorFramesReplayIntoTheSameBooks) {
   tools::ExchangeSimConfig sim_cfg;
   sim_cfg.symbols = kSymbols;
   sim_cfg.rate = 2000;
