@@ -61,15 +61,30 @@ TEST(Record, SimulatorFramesReplayIntoTheSameBooks) {
   {
     Recorder recorder(sim_config(sim.port()), path, sim.ca_pem());
     recorder.start();
-    // Enough frames for the books to sync over REST and move; bounded however slow the machine.
-    const auto synced = [&] {
-      for (const strategies::InstrumentState& s : recorder.core().instruments())
-        if (s.book_state() != strategies::BookState::kLive || s.book_updates() < 20) return false;
-      return true;
-    };
+    // Enough frames for the books to sync over REST and move, bounded however slow the machine. The books
+    // belong to the writer thread until stop(): only the core's atomic counters are read meanwhile — no diff
+    // buffered for half a second means every book has its REST snapshot.
+    const auto& counters = recorder.core().counters();
     ASSERT_TRUE(wait_for([&] { return recorder.frames_written() >= 2000; }, std::chrono::seconds(60)));
-    EXPECT_TRUE(wait_for(synced, std::chrono::seconds(30)));
+    EXPECT_TRUE(wait_for(
+        [&, last = counters.buffered_deltas.load(), since = std::chrono::steady_clock::now()]() mutable {
+          const auto now = std::chrono::steady_clock::now();
+          if (const auto b = counters.buffered_deltas.load(); b != last) {
+            last = b;
+            since = now;
+          }
+          return now - since > std::chrono::milliseconds(500);
+        },
+        std::chrono::seconds(30)));
+    // Then let the live books move: a couple of seconds of events (diffs come every 100 ms per symbol).
+    const auto synced_at = counters.decoded_events.load();
+    EXPECT_TRUE(wait_for([&] { return counters.decoded_events.load() >= synced_at + 4000; },
+                         std::chrono::seconds(30)));
     recorder.stop();
+    for (const strategies::InstrumentState& s : recorder.core().instruments()) {
+      EXPECT_EQ(s.book_state(), strategies::BookState::kLive) << s.spec().symbol;
+      EXPECT_GE(s.book_updates(), 20u) << s.spec().symbol;
+    }
     EXPECT_EQ(recorder.totals().ring_drops, 0u);
     EXPECT_EQ(recorder.totals().write_errors, 0u);
     EXPECT_GE(recorder.totals().frames, 2000u);

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -50,7 +51,7 @@ TEST(StatusThread, ServesTheRegistryAndPrintsStatusLines) {
   frames.add(41);
   registry.add_counter("sigflow_feed_frames_total", "Frames received.", {{"venue", "binance-usdm"}}, frames);
   std::FILE* out = std::tmpfile();
-  int renders = 0;
+  std::atomic<int> renders{0};  // written by the status thread, read here
   StatusThread status(loopback_config(out), registry, [&](std::int64_t) {
     ++renders;
     return std::string("status line");

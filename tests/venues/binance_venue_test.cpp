@@ -15,53 +15,21 @@
 #include "io/venues/binance/venue_decoder.hpp"
 #include "io/venues/venue_decoder.hpp"
 #include "io/venues/venue_protocol.hpp"
+#include "tests/venues/fixture_messages.hpp"
 
 namespace sigflow::io::binance {
 namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in) << path;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::filesystem::path fixture_dir() {
   return std::filesystem::path(SIGFLOW_FIXTURES) / "binance";
 }
 
 std::string fixture(const std::string& name) {
-  return read_file(fixture_dir() / name);
+  return io::testing::venue_fixture("binance", name);
 }
 
-// The top-level messages of a fixture, byte for byte (a fixture is one object or an array of them).
-std::vector<std::string> messages(const std::string& text) {
-  const std::size_t first = text.find_first_not_of(" \r\n\t");
-  if (first == std::string::npos || text[first] != '[') return {text};
-  std::vector<std::string> out;
-  int depth = 0;
-  bool in_string = false;
-  std::size_t start = 0;
-  for (std::size_t i = first + 1; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (depth++ == 0) start = i;
-    } else if (c == '}' || c == ']') {
-      if (depth == 0) break;
-      if (--depth == 0) out.push_back(text.substr(start, i - start + 1));
-    }
-  }
-  return out;
-}
+using io::testing::messages;
+using io::testing::read_file;
 
 // Bytes followed by the FrameRing's padding, which the decoder may read past the end.
 class Padded {

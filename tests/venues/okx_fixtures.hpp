@@ -8,51 +8,16 @@
 
 #include "engine/frame_ring.hpp"
 #include "io/venues/venue_decoder.hpp"
+#include "tests/venues/fixture_messages.hpp"
 
 namespace sigflow::io::okx::testing {
 
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 inline std::string fixture(const std::string& name) {
-  return read_file(std::string(SIGFLOW_FIXTURES) + "/okx/" + name);
+  return io::testing::venue_fixture("okx", name);
 }
 
-// A fixture file is one message or a JSON array of consecutive messages. The messages' bytes must reach the
-// decoder verbatim (key order included), so the array is split on its top-level brackets rather than
-// re-serialised.
-inline std::vector<std::string> messages(const std::string& text) {
-  const std::size_t first = text.find_first_not_of(" \r\n\t");
-  if (first == std::string::npos || text[first] != '[') return {text};
-  std::vector<std::string> out;
-  int depth = 0;
-  bool in_string = false;
-  std::size_t start = std::string::npos;
-  for (std::size_t i = first + 1; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (depth++ == 0) start = i;
-    } else if (c == '}' || c == ']') {
-      if (depth == 0) break;
-      if (--depth == 0) out.push_back(text.substr(start, i - start + 1));
-    }
-  }
-  return out;
-}
+using io::testing::messages;
+using io::testing::read_file;
 
 class PaddedFrame {
  public:
