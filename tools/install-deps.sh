@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates python3
   clang clang-format libclang-rt-14-dev
   libboost-dev libsimdjson-dev liburing-dev libssl-dev libwslay-dev libtomlplusplus-dev libcli11-dev
   libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
