@@ -1,60 +1,148 @@
 #pragma once
-// Counts heap allocations made by this process: include in exactly one benchmark translation unit, which
-// then replaces the global operator new/delete with counting versions. The hot-path claim "zero heap
-// allocations per message in steady state" is checked by reading allocations() around the measured loop.
+// Counts heap allocations per thread: include in exactly one translation unit of a benchmark program, which
+// then interposes malloc, calloc, realloc, aligned_alloc and posix_memalign with counting versions (glibc's
+// own allocator underneath). Interposing malloc, not only operator new, also catches the C libraries the hot
+// path calls (OpenSSL, wslay, liburing). The definitions keep glibc's noexcept declarations (<cstdlib>,
+// <mm_malloc.h>).
+//
+// Each thread gets a slot on its first allocation, holding its kernel thread id; thread_allocations()
+// reads every slot with the thread's current name from /proc, so a benchmark can say "the feed thread made
+// 0 allocations while it received N frames". A thread that never allocates never gets a slot: read a
+// missing name as zero.
+#include <execinfo.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
-#include <new>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+extern "C" {
+void* __libc_malloc(std::size_t) noexcept;
+void* __libc_calloc(std::size_t, std::size_t) noexcept;
+void* __libc_realloc(void*, std::size_t) noexcept;
+void* __libc_memalign(std::size_t, std::size_t) noexcept;
+}
 
 namespace sigflow::bench {
 
-inline std::atomic<std::size_t> g_allocations{0};
+struct ThreadAllocationSlot {
+  std::atomic<long> tid{0};
+  std::atomic<std::uint64_t> count{0};
+};
 
-inline std::size_t allocations() noexcept {
-  return g_allocations.load(std::memory_order_relaxed);
+inline constexpr std::size_t kMaxCountedThreads = 1024;
+inline ThreadAllocationSlot g_slots[kMaxCountedThreads];
+inline std::atomic<std::size_t> g_slot_count{0};
+inline std::atomic<std::uint64_t> g_uncounted{0};  // threads beyond kMaxCountedThreads
+inline thread_local ThreadAllocationSlot* t_slot = nullptr;
+
+// SIGFLOW_ALLOC_TRACE=<thread name>: once the program arms it (g_trace_armed, e.g. after warm-up), every
+// 256th allocation on threads of that name prints its call stack to stderr, to find what allocates on a
+// path that should not.
+inline std::atomic<bool> g_trace_armed{false};
+inline void trace_allocation() noexcept {
+  static const char* const traced = std::getenv("SIGFLOW_ALLOC_TRACE");
+  static thread_local bool inside = false;
+  static thread_local std::uint64_t seen = 0;
+  if (!traced || inside || !g_trace_armed.load(std::memory_order_relaxed) || ++seen % 256 != 0) return;
+  char name[16] = {};
+  ::prctl(PR_GET_NAME, name);
+  if (std::strncmp(name, traced, sizeof name) != 0) return;
+  inside = true;
+  void* frames[24];
+  const int n = ::backtrace(frames, 24);
+  ::dprintf(2, "allocation on %s:\n", name);
+  ::backtrace_symbols_fd(frames, n, 2);
+  inside = false;
+}
+
+inline void count_allocation() noexcept {
+  if (!t_slot) [[unlikely]] {
+    const std::size_t index = g_slot_count.fetch_add(1, std::memory_order_relaxed);
+    if (index >= kMaxCountedThreads) {
+      g_uncounted.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    g_slots[index].tid.store(::syscall(SYS_gettid), std::memory_order_relaxed);
+    t_slot = &g_slots[index];
+  }
+  t_slot->count.fetch_add(1, std::memory_order_relaxed);
+  trace_allocation();
+}
+
+struct ThreadAllocations {
+  long tid;
+  std::string name;  // the thread's name now ("feed", "strategy", ...), empty once it exited
+  std::uint64_t count;
+};
+
+// Every thread that allocated so far. Reads /proc: not for a hot path.
+inline std::vector<ThreadAllocations> thread_allocations() {
+  std::vector<ThreadAllocations> out;
+  const std::size_t n = std::min(g_slot_count.load(), kMaxCountedThreads);
+  for (std::size_t i = 0; i < n; ++i) {
+    const long tid = g_slots[i].tid.load(std::memory_order_relaxed);
+    std::string name;
+    std::ifstream comm("/proc/self/task/" + std::to_string(tid) + "/comm");
+    std::getline(comm, name);
+    out.push_back({tid, name, g_slots[i].count.load(std::memory_order_relaxed)});
+  }
+  return out;
+}
+
+// Sum over the live threads named `name`.
+inline std::uint64_t allocations_of(const std::vector<ThreadAllocations>& all, const std::string& name) {
+  std::uint64_t n = 0;
+  for (const ThreadAllocations& t : all)
+    if (t.name == name) n += t.count;
+  return n;
+}
+
+// Every allocation of the process so far.
+inline std::uint64_t allocations() noexcept {
+  std::uint64_t n = g_uncounted.load(std::memory_order_relaxed);
+  const std::size_t slots = std::min(g_slot_count.load(), kMaxCountedThreads);
+  for (std::size_t i = 0; i < slots; ++i) n += g_slots[i].count.load(std::memory_order_relaxed);
+  return n;
 }
 
 }  // namespace sigflow::bench
 
-void* operator new(std::size_t size) {
-  sigflow::bench::g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
+extern "C" {
+void* malloc(std::size_t size) noexcept {
+  sigflow::bench::count_allocation();
+  return __libc_malloc(size);
 }
-void* operator new[](std::size_t size) {
-  return operator new(size);
+void* calloc(std::size_t n, std::size_t size) noexcept {
+  sigflow::bench::count_allocation();
+  return __libc_calloc(n, size);
 }
-void* operator new(std::size_t size, std::align_val_t align) {
-  sigflow::bench::g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const std::size_t a = static_cast<std::size_t>(align);
-  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
+void* realloc(void* p, std::size_t size) noexcept {
+  sigflow::bench::count_allocation();
+  return __libc_realloc(p, size);
 }
-void* operator new[](std::size_t size, std::align_val_t align) {
-  return operator new(size, align);
+void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+  sigflow::bench::count_allocation();
+  return __libc_memalign(alignment, size);
 }
-void operator delete(void* p) noexcept {
-  std::free(p);
+int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept {
+  sigflow::bench::count_allocation();
+  void* p = __libc_memalign(alignment, size);
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
 }
-void operator delete[](void* p) noexcept {
-  std::free(p);
 }
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
+
+// operator new needs no replacement: libstdc++'s calls malloc through the PLT, which resolves to the
+// counting malloc above.

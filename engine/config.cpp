@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -158,14 +160,20 @@ void read_threads(TableReader& root, Config& config) {
   reader.reject_unknown();
 }
 
-void check_url(TableReader& reader, std::string_view key, const std::string& url) {
+void check_url(TableReader& reader, std::string_view key, const std::string& url, bool allow_insecure) {
   if (url.rfind("wss://", 0) != 0 && url.rfind("ws://", 0) != 0)
     reader.fail(reader.table().get(key), key, "expected a wss:// (or ws://) URL, got '" + url + "'");
+  if (!allow_insecure && is_plaintext_url(url))
+    reader.fail(reader.table().get(key), key,
+                "'" + url + "' is plaintext; use wss:// or set allow_insecure = true on this endpoint");
 }
 
-void check_http_url(TableReader& reader, std::string_view key, const std::string& url) {
+void check_http_url(TableReader& reader, std::string_view key, const std::string& url, bool allow_insecure) {
   if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0)
     reader.fail(reader.table().get(key), key, "expected an https:// (or http://) URL, got '" + url + "'");
+  if (!allow_insecure && is_plaintext_url(url))
+    reader.fail(reader.table().get(key), key,
+                "'" + url + "' is plaintext; use https:// or set allow_insecure = true on this endpoint");
 }
 
 int line_of(const toml::node* node) {
@@ -180,14 +188,15 @@ VenueConfig read_venue(TableReader& parent, const std::string& id, const toml::n
   venue.source = parent.source();
   venue.lines[""] = line_of(&node);
   venue.enabled = reader.value<bool>("enabled", true);
+  venue.allow_insecure = reader.value<bool>("allow_insecure", false);
   // Every endpoint key any venue takes; app::wire_venues refuses the ones this venue does not.
   for (auto [key, field] : {std::pair{"url", &venue.url}, std::pair{"public_url", &venue.public_url},
                             std::pair{"market_url", &venue.market_url}}) {
     *field = reader.value<std::string>(key, "");
-    if (!field->empty()) check_url(reader, key, *field);
+    if (!field->empty()) check_url(reader, key, *field, venue.allow_insecure);
   }
   venue.rest_url = reader.value<std::string>("rest_url", "");
-  if (!venue.rest_url.empty()) check_http_url(reader, "rest_url", venue.rest_url);
+  if (!venue.rest_url.empty()) check_http_url(reader, "rest_url", venue.rest_url, venue.allow_insecure);
   venue.symbols = reader.strings("symbols");
   if (venue.enabled && venue.symbols.empty())
     reader.fail(reader.table().get("symbols"), "symbols", "an enabled venue needs at least one symbol");
@@ -236,6 +245,7 @@ InferenceConfig read_inference(TableReader& r) {
   c.stream = r.value<bool>("stream", c.stream);
   c.max_completion_tokens_field = r.value<bool>("max_completion_tokens_field", c.max_completion_tokens_field);
   c.ca_file = r.value<std::string>("ca_file", "");
+  c.allow_insecure = r.value<bool>("allow_insecure", false);
   const toml::table& t = r.table();
   if (c.encoding != "cl100k_base" && c.encoding != "o200k_base")
     r.fail(t.get("encoding"), "encoding", "expected \"cl100k_base\" or \"o200k_base\"");
@@ -244,11 +254,64 @@ InferenceConfig read_inference(TableReader& r) {
   if (c.enabled) {
     if (c.base_url.rfind("https://", 0) != 0 && c.base_url.rfind("http://", 0) != 0)
       r.fail(t.get("base_url"), "base_url", "expected an https:// URL, got '" + c.base_url + "'");
+    // The API key goes in a header: over plaintext anyone on the path reads it.
+    if (!c.allow_insecure && is_plaintext_url(c.base_url))
+      r.fail(
+          t.get("base_url"), "base_url",
+          "'" + c.base_url + "' is plaintext; use https:// or set allow_insecure = true under [inference]");
     if (c.model.empty()) r.fail(t.get("model"), "model", "an enabled [inference] needs a model");
   }
   if (c.max_completion_tokens + c.prompt_token_budget > c.tpm)
     r.fail(t.get("prompt_token_budget"), "prompt_token_budget",
            "prompt_token_budget + max_completion_tokens exceed tpm: no request could ever be sent");
+  r.reject_unknown();
+  return c;
+}
+
+bool valid_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// A NATS subject token or stream name: no separators, wildcards or whitespace.
+bool valid_name(std::string_view name) {
+  return !name.empty() && name.find_first_of(" \t\r\n.*>/\\") == std::string_view::npos;
+}
+
+NatsConfig read_nats(TableReader& r) {
+  NatsConfig c;
+  const toml::table& t = r.table();
+  c.enabled = r.value<bool>("enabled", false);
+  if (r.table().get("urls")) {
+    c.urls = r.strings("urls");
+    if (c.urls.empty()) r.fail(t.get("urls"), "urls", "expected at least one nats:// URL");
+  } else {
+    r.find("urls");
+  }
+  for (const std::string& url : c.urls) {
+    if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0)
+      r.fail(t.get("urls"), "urls", "expected nats:// or tls:// URLs, got '" + url + "'");
+  }
+  c.stream = r.value<std::string>("stream", c.stream);
+  if (!valid_name(c.stream))
+    r.fail(t.get("stream"), "stream", "expected a stream name without '.', '*', '>', '/' or spaces");
+  c.subject_prefix = r.value<std::string>("subject_prefix", c.subject_prefix);
+  if (c.subject_prefix.empty() || c.subject_prefix.front() == '.' || c.subject_prefix.back() == '.' ||
+      c.subject_prefix.find_first_of(" \t*>") != std::string::npos ||
+      c.subject_prefix.find("..") != std::string::npos)
+    r.fail(t.get("subject_prefix"), "subject_prefix",
+           "expected subject tokens like \"sigflow\" (no wildcards)");
+  c.max_in_flight = r.positive("max_in_flight", c.max_in_flight, 65'536);
+  c.spill_dir = r.value<std::string>("spill_dir", c.spill_dir);
+  if (c.spill_dir.empty()) r.fail(t.get("spill_dir"), "spill_dir", "expected a directory");
+  c.ack_timeout_ms = r.positive("ack_timeout_ms", c.ack_timeout_ms, 600'000);
+  c.duplicate_window_ms = r.positive("duplicate_window_ms", c.duplicate_window_ms, 86'400'000);
+  c.fsync_interval_ms = r.value<std::int64_t>("fsync_interval_ms", c.fsync_interval_ms);
+  if (c.fsync_interval_ms < 0 || c.fsync_interval_ms > 3'600'000)
+    r.fail(t.get("fsync_interval_ms"), "fsync_interval_ms", "must be in 0..3600000");
+  // Only the path: the file's content (a JWT and an NKey seed) is read by cnats and never by this code.
+  c.credentials_file = r.value<std::string>("credentials_file", "");
   r.reject_unknown();
   return c;
 }
@@ -273,6 +336,8 @@ Config read(const toml::table& root_table, const std::string& source) {
     }
     r.reject_unknown();
   }
+  // A config file serves /metrics unless it says otherwise (see MetricsConfig).
+  config.metrics.enabled = true;
   if (const toml::table* t = root.subtable("metrics")) {
     TableReader r(*t, "metrics", source);
     config.metrics.enabled = r.value<bool>("enabled", true);
@@ -302,6 +367,27 @@ Config read(const toml::table& root_table, const std::string& source) {
     TableReader r(*t, "inference", source);
     config.inference = read_inference(r);
   }
+  config.engine.id = default_engine_id();
+  if (const toml::table* t = root.subtable("engine")) {
+    TableReader r(*t, "engine", source);
+    config.engine.id = r.value<std::string>("id", config.engine.id);
+    if (!valid_id(config.engine.id))
+      r.fail(t->get("id"), "id", "expected 1..64 characters of A-Z a-z 0-9 _ -");
+    r.reject_unknown();
+  }
+  if (const toml::table* t = root.subtable("shard")) {
+    TableReader r(*t, "shard", source);
+    config.shard.count = r.positive("count", 1, 65'536);
+    config.shard.index = r.value<std::int64_t>("index", 0);
+    if (config.shard.index < 0 || config.shard.index >= config.shard.count)
+      r.fail(t->get("index"), "index",
+             "must be in 0..count-1 (count = " + std::to_string(config.shard.count) + ")");
+    r.reject_unknown();
+  }
+  if (const toml::table* t = root.subtable("nats")) {
+    TableReader r(*t, "nats", source);
+    config.nats = read_nats(r);
+  }
   if (const toml::table* t = root.subtable("venues")) {
     TableReader r(*t, "venues", source);
     for (const auto& [key, node] : *t) {
@@ -329,6 +415,39 @@ Config read(const toml::table& root_table, const std::string& source) {
 
 }  // namespace
 
+bool is_plaintext_url(std::string_view url) noexcept {
+  return url.starts_with("ws://") || url.starts_with("http://");
+}
+
+bool is_loopback_address(std::string_view address) noexcept {
+  return address.starts_with("127.");
+}
+
+std::vector<std::string> insecure_endpoints(const Config& config) {
+  std::vector<std::string> out;
+  for (const VenueConfig& v : config.venues) {
+    if (!v.enabled) continue;
+    if (is_plaintext_url(v.url) || is_plaintext_url(v.public_url) || is_plaintext_url(v.market_url) ||
+        is_plaintext_url(v.rest_url))
+      out.push_back("venues." + v.id);
+  }
+  if (config.inference.enabled && is_plaintext_url(config.inference.base_url)) out.push_back("inference");
+  return out;
+}
+
+std::vector<std::string> security_notices(const Config& config) {
+  std::vector<std::string> out;
+  for (const std::string& endpoint : insecure_endpoints(config))
+    out.push_back(endpoint +
+                  ": plaintext endpoint (allow_insecure = true): traffic is neither encrypted nor "
+                  "authenticated");
+  if (config.metrics.enabled && !is_loopback_address(config.metrics.address))
+    out.push_back("metrics: listening on " + config.metrics.address + ":" +
+                  std::to_string(config.metrics.port) +
+                  ", not loopback: anyone who can reach this address can read the metrics");
+  return out;
+}
+
 std::string VenueConfig::where(std::string_view key) const {
   const auto it = lines.find(key);
   const int line = it != lines.end() ? it->second : lines.count("") ? lines.find("")->second : 0;
@@ -337,6 +456,17 @@ std::string VenueConfig::where(std::string_view key) const {
   out += ": key 'venues." + id;
   if (!key.empty()) out += "." + std::string(key);
   return out + "'";
+}
+
+std::string default_engine_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "sigflow";
+  std::string id(host);
+  if (id.size() > 64) id.resize(64);
+  for (char& c : id)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+      c = '-';
+  return id;
 }
 
 const ThreadConfig& Config::thread(std::string_view name) const {

@@ -45,6 +45,9 @@ struct VenueConfig {
   std::string rest_url;    // REST base for book snapshots: binance, binance-usdm
   std::vector<std::string> symbols;
   std::string ca_file;  // extra CA to trust (loopback simulators); empty = system store only
+  // ws:// and http:// endpoints are refused unless this is set: plaintext is opt-in per endpoint, and the
+  // status line then names the venue under `insecure=`. TLS certificates are always verified.
+  bool allow_insecure = false;
   std::size_t max_message_bytes = 1 << 20;
   std::int64_t connect_timeout_ms = 5'000;
   std::int64_t silent_timeout_ms = 30'000;  // transport liveness: no bytes at all for this long → reconnect
@@ -67,7 +70,7 @@ struct StrategyConfig {
 // environment variable that holds it.
 struct InferenceConfig {
   bool enabled = false;
-  std::string base_url;  // https://api.openai.com/v1 (http:// only for loopback simulators)
+  std::string base_url;  // https://api.openai.com/v1 (http:// only with allow_insecure)
   std::string model;
   std::string api_key_env = "OPENAI_API_KEY";
   std::string encoding = "o200k_base";  // cl100k_base | o200k_base
@@ -83,6 +86,9 @@ struct InferenceConfig {
   bool stream = false;
   bool max_completion_tokens_field = false;  // send max_completion_tokens (OpenAI) instead of max_tokens
   std::string ca_file;                       // extra CA to trust; empty = system store only
+  // An http:// base_url is refused unless this is set (the key would cross the network in clear text);
+  // the status line then says `insecure=inference`. TLS certificates are always verified.
+  bool allow_insecure = false;
 };
 
 struct RingConfig {
@@ -91,11 +97,47 @@ struct RingConfig {
   PageMode pages = PageMode::kDefault;  // huge pages for the arena (engine/page_memory.hpp)
 };
 
-// The Prometheus endpoint. Loopback unless the configuration names another address on purpose.
+// The Prometheus endpoint. Loopback unless the configuration names another address on purpose. A config
+// file turns it on by default; a Config built in code (tests, tools) has it off, so that two engines in
+// one process or test run never race for the port.
 struct MetricsConfig {
-  bool enabled = true;
+  bool enabled = false;
   std::string address = "127.0.0.1";
   std::uint16_t port = 9464;
+};
+
+// [engine]: who this process is. The id goes into every signal line ("engine":"<id>") and into every NATS
+// message id, so two engines of one deployment must not share it.
+struct EngineIdentity {
+  // [A-Za-z0-9_-]{1,64}. A config file without it gets default_engine_id() (the host name); a Config built
+  // in code (tests, the demo) keeps "sigflow".
+  std::string id = "sigflow";
+};
+
+// [shard]: which part of the instrument universe this engine owns. An instrument (venue, symbol) is kept iff
+// shard_of(venue, symbol, count) == index (engine/shard.hpp: FNV-1a 64 of "venue/SYMBOL", written out and
+// stable across builds and machines), so N engines with indexes 0..N-1 over the same config cover every
+// instrument exactly once. count = 1 (the default) keeps everything; explicit per-venue `symbols` lists are
+// the other way to split, and both compose.
+struct ShardConfig {
+  std::int64_t index = 0;
+  std::int64_t count = 1;
+};
+
+// [nats]: signals also published to NATS JetStream (io/nats/jetstream_publisher.hpp) from the sink thread.
+// The credentials file's path may be logged, its content never is.
+struct NatsConfig {
+  bool enabled = false;
+  std::vector<std::string> urls{"nats://127.0.0.1:4222"};  // nats:// or tls://; several = a cluster
+  std::string stream = "SIGFLOW";                          // created if missing, subjects <prefix>.signals.>
+  std::string subject_prefix = "sigflow";                  // subjects <prefix>.signals.<venue>.<symbol>
+  std::int64_t max_in_flight = 1'024;                      // unacknowledged publishes; beyond: spill
+  std::string spill_dir = "nats-spill";                    // <spill_dir>/<engine id>.spill
+  std::int64_t ack_timeout_ms = 5'000;  // an ack older than this fails the publish (then replayed)
+  std::int64_t duplicate_window_ms =
+      120'000;                             // the stream's de-duplication window, when this engine creates it
+  std::int64_t fsync_interval_ms = 1'000;  // spill file fdatasync at most this often (0: every batch)
+  std::string credentials_file;            // .creds (JWT + NKey seed); empty = no authentication
 };
 
 struct ProcessConfig {
@@ -110,6 +152,9 @@ struct Config {
   MetricsConfig metrics;
   StrategyConfig strategy;
   InferenceConfig inference;
+  EngineIdentity engine;
+  ShardConfig shard;
+  NatsConfig nats;
   std::vector<VenueConfig> venues;
   std::string signals_path = "-";  // "-" = stdout
   std::int64_t status_interval_ms = 1'000;
@@ -119,6 +164,25 @@ struct Config {
 
 // Thread names the engine knows; a [threads] key outside this list is an error.
 inline constexpr std::string_view kThreadNames[] = {"feed", "strategy", "sink", "status", "inference"};
+
+// The default engine id: the host name with characters outside [A-Za-z0-9_-] replaced by '-', or "sigflow".
+std::string default_engine_id();
+
+// The endpoints that run without TLS by their allow_insecure flag: "venues.<id>" for an enabled venue with
+// a ws:// or http:// URL, "inference" for an enabled http:// base_url. Empty when every endpoint is TLS.
+std::vector<std::string> insecure_endpoints(const Config& config);
+
+// True for a URL that is not TLS (ws://, http://).
+bool is_plaintext_url(std::string_view url) noexcept;
+
+// True for an IPv4 address in 127.0.0.0/8. The metrics endpoint binds there unless `[metrics] listen` names
+// another address; sigflow run says so on stderr when it does.
+bool is_loopback_address(std::string_view address) noexcept;
+
+// What an operator must know before the engine connects anywhere, one line each: every plaintext endpoint
+// (allowed by its allow_insecure flag) and a metrics endpoint that listens beyond loopback. Empty when the
+// configuration has neither.
+std::vector<std::string> security_notices(const Config& config);
 
 Config load_config_file(const std::string& path);
 Config load_config_text(std::string_view toml, const std::string& source_name);

@@ -13,6 +13,14 @@
 // Nothing here allocates after construction, takes a lock or makes a syscall. When the consumer falls
 // behind, the producer's begin/append/commit report failure and the caller counts a drop: a feed thread
 // never blocks on a slow strategy thread.
+//
+// A drop must not go unnoticed downstream: a book that silently missed a delta is wrong. The ring remembers,
+// per connection id, that a frame of that connection was dropped, and flags the next frame of the same
+// connection it does publish (FrameView::after_loss). Frames of one connection stay in order, so the flag
+// says exactly "something between your previous frame of this connection and this one is gone", and the
+// consumer resyncs what that connection carries before applying the frame. The memory is a fixed bitmap
+// indexed by conn_id modulo its size: two connections that share a bit can only cause an extra resync,
+// never a missed one.
 #include <boost/lockfree/spsc_queue.hpp>
 
 #include <atomic>
@@ -36,6 +44,8 @@ struct FrameView {
   std::uint32_t conn_id = 0;
   std::int64_t recv_ns = 0;
   std::string_view bytes;  // followed by kFramePadding readable bytes
+  // Frames of this connection were dropped (ring full) between its previous published frame and this one.
+  bool after_loss = false;
 };
 
 class FrameRing {
@@ -76,13 +86,19 @@ class FrameRing {
   // frame is then dropped and its space reused.
   bool commit() noexcept {
     // An empty frame still needs room for its padding.
-    if (!pending_ok_ || !reserve(0)) return false;
+    if (!pending_ok_ || !reserve(0)) return lose_pending();
     pending_ok_ = false;
     const std::size_t phys = pending_start_ % capacity_;
     std::memset(arena_.get() + phys + pending_len_, 0, kFramePadding);
     const std::uint64_t end = pending_start_ + round_up(pending_len_ + kFramePadding);
-    const Descriptor d{pending_conn_, static_cast<std::uint32_t>(pending_len_), pending_recv_ns_, phys, end};
-    if (!descriptors_.push(d)) return false;
+    const std::size_t bit = pending_conn_ % kLossBits;
+    const bool after_loss = lost_[bit / 64] >> (bit % 64) & 1;
+    const Descriptor d{pending_conn_,
+                       static_cast<std::uint32_t>(pending_len_) | (after_loss ? kAfterLossFlag : 0u),
+                       pending_recv_ns_, phys, end};
+    if (!descriptors_.push(d)) return lose_pending();
+    lost_[bit / 64] &= ~(std::uint64_t{1} << (bit % 64));
+    committed_.add();
     write_pos_ = end;
     depth_high_water_.observe(descriptors_.read_available());
     return true;
@@ -97,7 +113,8 @@ class FrameRing {
 
   bool push(std::uint32_t conn_id, std::int64_t recv_ns, std::string_view payload) noexcept {
     begin(conn_id, recv_ns);
-    return append(payload) && commit();
+    append(payload);  // a failed append poisons the frame: commit then fails and records the loss
+    return commit();
   }
 
   // ---- consumer side (one thread) ----
@@ -107,7 +124,8 @@ class FrameRing {
   bool consume_one(F&& f) {
     Descriptor d;
     if (!descriptors_.pop(d)) return false;
-    f(FrameView{d.conn_id, d.recv_ns, std::string_view(arena_.get() + d.offset, d.length)});
+    f(FrameView{d.conn_id, d.recv_ns, std::string_view(arena_.get() + d.offset, d.length & ~kAfterLossFlag),
+                (d.length & kAfterLossFlag) != 0});
     released_.store(d.end, std::memory_order_release);
     return true;
   }
@@ -123,11 +141,19 @@ class FrameRing {
   // ---- either side ----
   std::size_t frames_available() const noexcept { return descriptors_.read_available(); }
   std::uint64_t depth_high_water() const noexcept { return depth_high_water_.load(); }
+  // Frames published, and frames refused by commit()/push() (every producer of the ring counted).
+  std::uint64_t frames_committed() const noexcept { return committed_.load(); }
+  std::uint64_t frames_dropped() const noexcept { return dropped_.load(); }
 
  private:
+  // The descriptor's length field carries the after-loss flag in its top bit; reserve() keeps frames under
+  // it.
+  static constexpr std::uint32_t kAfterLossFlag = 0x8000'0000u;
+  static constexpr std::size_t kLossBits = 4096;
+
   struct Descriptor {
     std::uint32_t conn_id;
-    std::uint32_t length;
+    std::uint32_t length;  // | kAfterLossFlag
     std::int64_t recv_ns;
     std::uint64_t offset;  // physical offset of the payload in the arena
     std::uint64_t end;     // virtual position just past this frame's padding: what the consumer releases
@@ -141,7 +167,7 @@ class FrameRing {
   // already holds; poisons the frame when there is none.
   bool reserve(std::size_t extra) noexcept {
     const std::size_t need = pending_len_ + extra + kFramePadding;
-    if (need > capacity_) return pending_ok_ = false;
+    if (need > capacity_ || need >= kAfterLossFlag) return pending_ok_ = false;
     const std::size_t phys = pending_start_ % capacity_;
     if (phys + need > capacity_) {
       // The frame would run past the arena's end: move what we have to the front so that the payload
@@ -154,6 +180,15 @@ class FrameRing {
       return pending_ok_ = false;
     }
     return true;
+  }
+
+  // The pending frame is dropped: remember it against its connection. Always returns false.
+  bool lose_pending() noexcept {
+    pending_ok_ = false;
+    const std::size_t bit = pending_conn_ % kLossBits;
+    lost_[bit / 64] |= std::uint64_t{1} << (bit % 64);
+    dropped_.add();
+    return false;
   }
 
   // True when the arena may be written up to virtual position `end` without overtaking the consumer.
@@ -178,7 +213,10 @@ class FrameRing {
   std::int64_t pending_recv_ns_ = 0;
   std::uint32_t pending_conn_ = 0;
   bool pending_ok_ = false;
+  std::uint64_t lost_[kLossBits / 64] = {};  // connections with a dropped frame not yet flagged downstream
   HighWater depth_high_water_;
+  Counter committed_;
+  Counter dropped_;
 };
 
 }  // namespace sigflow::engine

@@ -63,7 +63,9 @@ ServerDelay classify_seconds(double seconds) noexcept {
   if (!(seconds <= static_cast<double>(kMaxServerDelayNs) / kNsPerSecond)) {
     return ServerDelay{ServerDelayKind::too_long, 0};
   }
-  return ServerDelay{ServerDelayKind::delay, std::llround(seconds * kNsPerSecond)};
+  // A positive delay below half a nanosecond would round to 0, which the kind promises it is not (found by
+  // tests/fuzz/retry_after_fuzz.cpp with "00000000000.000000000005").
+  return ServerDelay{ServerDelayKind::delay, std::max<std::int64_t>(1, std::llround(seconds * kNsPerSecond))};
 }
 
 int parse_2(std::string_view s) noexcept {
@@ -169,8 +171,12 @@ std::optional<std::int64_t> parse_imf_fixdate_unix_ns(std::string_view s) noexce
                                          std::chrono::day{static_cast<unsigned>(day)}};
   if (!date.ok()) return std::nullopt;
   const std::int64_t days = std::chrono::sys_days{date}.time_since_epoch().count();
-  return ((days * 24 + hour) * 60 + minute) * 60 * kNsPerSecond +
-         static_cast<std::int64_t>(second) * kNsPerSecond;
+  const std::int64_t seconds = ((days * 24 + hour) * 60 + minute) * 60 + second;
+  // int64 nanoseconds span 1677-09-21 to 2262-04-11; a four-digit year reaches past both ends (found by
+  // tests/fuzz/retry_after_fuzz.cpp: the multiplication overflowed).
+  constexpr std::int64_t kLimit = std::numeric_limits<std::int64_t>::max() / kNsPerSecond;
+  if (seconds > kLimit || seconds < -kLimit) return std::nullopt;
+  return seconds * kNsPerSecond;
 }
 
 ServerDelay retry_delay(std::optional<std::string_view> retry_after_ms,
@@ -181,7 +187,11 @@ ServerDelay retry_delay(std::optional<std::string_view> retry_after_ms,
   if (!retry_after) return ServerDelay{ServerDelayKind::none, 0};
   if (const std::optional<double> seconds = parse_float(*retry_after)) return classify_seconds(*seconds);
   if (const std::optional<std::int64_t> at = parse_imf_fixdate_unix_ns(trim(*retry_after))) {
-    const std::int64_t delta_ns = *at - wall_now_unix_ns;
+    std::int64_t delta_ns = 0;
+    // Any wall clock the caller passes, however far from the date: past int64 is "too far" either way.
+    if (__builtin_sub_overflow(*at, wall_now_unix_ns, &delta_ns))
+      return *at > wall_now_unix_ns ? ServerDelay{ServerDelayKind::too_long, 0}
+                                    : ServerDelay{ServerDelayKind::none, 0};
     if (delta_ns <= 0) return ServerDelay{ServerDelayKind::none, 0};
     if (delta_ns > kMaxServerDelayNs) return ServerDelay{ServerDelayKind::too_long, 0};
     return ServerDelay{ServerDelayKind::delay, delta_ns};

@@ -318,33 +318,38 @@ DecodeStatus ChatCompletionDecoder::decode_error(int http_status, std::string_vi
   out.clear();
   out.http_status = http_status;
   load(body);
-  od::document document;
-  od::object root;
-  if (parser_.iterate(padded_.data(), body.size(), padded_.size()).get(document) ||
-      document.get_object().get(root)) {
-    return DecodeStatus::kMalformed;
-  }
-  bool found = false;
-  for (auto field_result : root) {
-    od::field field;
-    std::string_view key;
-    if (std::move(field_result).get(field) || field.unescaped_key().get(key)) return DecodeStatus::kMalformed;
-    if (key == "error") {
-      if (!read_error_object(field.value(), out)) return DecodeStatus::kMalformed;
-      found = true;
-      continue;
+  const DecodeStatus status = [&] {
+    od::document document;
+    od::object root;
+    if (parser_.iterate(padded_.data(), body.size(), padded_.size()).get(document) ||
+        document.get_object().get(root)) {
+      return DecodeStatus::kMalformed;
     }
-    // vLLM's legacy shape puts the fields at the top level.
-    bool matched = false;
-    if (!read_error_field(key, field.value(), out, matched)) return DecodeStatus::kMalformed;
-    found = found || matched;
-  }
-  if (!found) {
+    bool found = false;
+    for (auto field_result : root) {
+      od::field field;
+      std::string_view key;
+      if (std::move(field_result).get(field) || field.unescaped_key().get(key))
+        return DecodeStatus::kMalformed;
+      if (key == "error") {
+        if (!read_error_object(field.value(), out)) return DecodeStatus::kMalformed;
+        found = true;
+        continue;
+      }
+      // vLLM's legacy shape puts the fields at the top level.
+      bool matched = false;
+      if (!read_error_field(key, field.value(), out, matched)) return DecodeStatus::kMalformed;
+      found = found || matched;
+    }
+    return found ? DecodeStatus::kProviderError : DecodeStatus::kMalformed;
+  }();
+  // On-demand parsing fills fields before it meets a syntax error further on: a malformed body must not
+  // hand out the half it read (found by tests/fuzz/chat_completion_fuzz.cpp).
+  if (status == DecodeStatus::kMalformed) {
     out.clear();
     out.http_status = http_status;
-    return DecodeStatus::kMalformed;
   }
-  return DecodeStatus::kProviderError;
+  return status;
 }
 
 void append_chunk(const ChatChunk& chunk, ChatCompletion& into) {

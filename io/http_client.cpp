@@ -486,6 +486,10 @@ void HttpConnection::abort() {
   state_->abort();
 }
 
+void HttpConnection::detach() noexcept {
+  if (state_->active) state_->finish_request();
+}
+
 void HttpConnection::warm_up() {
   const TransportState s = state_->stream.state();
   if (s == TransportState::kIdle || s == TransportState::kClosed) state_->stream.open();
@@ -522,7 +526,12 @@ HttpPool::HttpPool(EventLoop& loop, const TlsContext* tls, const HttpOriginConfi
     connections_.push_back(std::make_unique<HttpConnection>(loop, tls, config));
 }
 
-HttpPool::~HttpPool() = default;
+HttpPool::~HttpPool() {
+  // Destroying a connection may run the loop (its stream collects its io_uring operations), which delivers
+  // the other connections' events: none may complete a request into a handler that is being destroyed with
+  // the pool's owner (a chat transport's exchanges go before its pool). Detach them all first.
+  for (const auto& c : connections_) c->detach();
+}
 
 HttpConnection* HttpPool::acquire() noexcept {
   HttpConnection* closed = nullptr;

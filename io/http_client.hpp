@@ -203,6 +203,9 @@ class HttpConnection {
   // Ends the outstanding request now (on_complete with kAborted follows from the loop) and drops the
   // connection.
   void abort();
+  // Forgets the outstanding request without completing it: its handler is never called again. For owners
+  // that are being destroyed together with their handlers.
+  void detach() noexcept;
   // Opens the connection ahead of the first request (optional: send() opens lazily).
   void warm_up();
   // Closes an idle connection gracefully.

@@ -63,6 +63,7 @@ struct InferenceClient::Slot {
   std::uint64_t tag = 0;
   std::uint64_t order = 0;  // FIFO among requests ready at the same time
   std::int64_t ready_at_ns = 0;
+  std::int64_t sent_ns = 0;      // in flight: when the request was handed to the transport
   std::int64_t deadline_ns = 0;  // in flight: the request timeout
   std::uint32_t retries = 0;
   bool body_written = false;
@@ -256,6 +257,7 @@ bool InferenceClient::try_send(Slot& slot, std::int64_t now_ns) {
   slot.reset_response();
   slot.tag = next_tag_++;
   slot.state = SlotState::kInFlight;
+  slot.sent_ns = now_ns;
   slot.deadline_ns = now_ns + config_.request_timeout_ns;
   counters_->requests.add();
   if (!transport_ || !transport_->post(slot.tag, slot.body, config_.request_timeout_ns)) {
@@ -349,6 +351,7 @@ void InferenceClient::on_response_body(std::uint64_t tag, std::string_view bytes
 void InferenceClient::on_response_end(std::uint64_t tag, std::int64_t now_ns) {
   Slot* slot = find_in_flight(tag);
   if (!slot) return;
+  counters_->round_trip.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, now_ns - slot->sent_ns)));
   finish_in_flight(*slot);
   complete(*slot, now_ns);
 }

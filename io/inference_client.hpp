@@ -32,6 +32,7 @@
 
 #include "engine/circuit_breaker.hpp"
 #include "engine/counter.hpp"
+#include "engine/histogram.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/retry_after.hpp"
 #include "io/chat_completion.hpp"
@@ -153,6 +154,8 @@ struct InferenceCounters {
   engine::Counter prompt_tokens;          // usage.prompt_tokens (or our estimate when usage is absent)
   engine::Counter completion_tokens;
   engine::Counter breaker_refusals;  // a ready request held back by an open breaker
+  // Request handed to the transport → response complete, whatever its HTTP status (not timeouts).
+  engine::LatencyHistogram round_trip;
 };
 
 class InferenceClient final : private ChatTransportEvents {

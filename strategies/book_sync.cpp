@@ -208,6 +208,12 @@ SyncResult BookSync::invalidate(OrderBook& book, const Diff* diff) noexcept {
   return SyncResult::kGap;
 }
 
+bool BookSync::on_frames_lost(OrderBook& book) noexcept {
+  if (state_ != BookState::kLive && state_ != BookState::kSyncing) return false;
+  invalidate(book);
+  return true;
+}
+
 bool BookSync::update_consistent(const OrderBook& book, std::optional<std::int32_t> checksum) noexcept {
   if (book.crossed()) {
     ++counters_.crossed;

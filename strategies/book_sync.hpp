@@ -106,6 +106,11 @@ class BookSync {
   // True when a snapshot request (FeedRequest kBookResync) must go out now; the request is then pending
   // until a snapshot arrives or its timeout passes. Call after every book event and once per cycle.
   bool take_snapshot_request(std::int64_t now_ns) noexcept;
+
+  // Frames of the stream that carries this book were lost before they were applied (a full ring): a book
+  // that reflects the venue (kSyncing, kLive) is invalidated like a gap and asks for one snapshot; one that
+  // waits for a snapshot already (kEmpty, kResync) keeps waiting. Returns true when it invalidated the book.
+  bool on_frames_lost(OrderBook& book) noexcept;
   bool snapshot_wanted() const noexcept { return need_snapshot_; }
 
  private:

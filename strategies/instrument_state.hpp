@@ -71,6 +71,8 @@ class InstrumentState {
 
   // True when the book wants a snapshot request sent now (BookSync::take_snapshot_request).
   bool take_snapshot_request(std::int64_t now_ns) noexcept { return sync_.take_snapshot_request(now_ns); }
+  // Frames that may have carried this book's updates were lost: BookSync::on_frames_lost.
+  bool invalidate_book() noexcept { return sync_.on_frames_lost(book_); }
 
   // The instrument at `now_ns` (monotonic): every field filled, NaN where nothing is known.
   InstrumentFeatures features(std::int64_t now_ns) const noexcept;

@@ -71,8 +71,12 @@ StrategyCore::StrategyCore(std::vector<InstrumentSpec> instruments, std::vector<
   for (ConnectionSpec& c : connections) {
     const std::uint16_t venue = venue_index(c.venue);
     const bool rest = c.route == kRestRoute;
-    connections_.push_back(
-        Connection{c.conn_id, venue, std::move(c.venue), std::move(c.route), std::move(c.stream), rest});
+    for (std::uint32_t book : c.books)
+      if (book >= states_.size())
+        throw std::invalid_argument("strategy: connection id " + std::to_string(c.conn_id) +
+                                    " carries book " + std::to_string(book) + ", which does not exist");
+    connections_.push_back(Connection{c.conn_id, venue, std::move(c.venue), std::move(c.route),
+                                      std::move(c.stream), rest, std::move(c.books)});
   }
   std::sort(connections_.begin(), connections_.end(),
             [](const Connection& a, const Connection& b) { return a.conn_id < b.conn_id; });
@@ -102,6 +106,8 @@ std::uint16_t StrategyCore::venue_index(const std::string& venue) {
     throw std::invalid_argument("strategy: no book-sync rules for venue \"" + venue + "\"");
   venues_.push_back(venue);
   decoders_.push_back(std::move(decoder));
+  latencies_.push_back(std::make_unique<VenueLatencies>());
+  book_events_.push_back(0);
   return static_cast<std::uint16_t>(venues_.size() - 1);
 }
 
@@ -133,27 +139,58 @@ void StrategyCore::reset_change_score(std::size_t instrument) noexcept {
   if (instrument < states_.size()) states_[instrument].reset_change_score();
 }
 
-void StrategyCore::on_frame(const engine::FrameView& frame) noexcept {
+std::int64_t StrategyCore::on_frame(const engine::FrameView& frame, std::int64_t dequeued_ns) noexcept {
   StrategyCounters& c = *counters_;
   c.frames.add();
   const Connection* connection = find_connection(frame.conn_id);
   if (!connection) {
     c.unknown_connections.add();
     log_error({}, frame.conn_id, {}, "unknown connection id", {}, frame.bytes);
-    return;
+    return dequeued_ns ? engine::monotonic_ns() : 0;
   }
+  // Before this frame's events: the lost ones came before it, and the book must not take this delta as if
+  // it followed the last one applied.
+  if (frame.after_loss) on_frames_lost(*connection, frame.recv_ns);
   io::VenueDecoder& decoder = *decoders_[connection->venue];
   applier_.venue = connection->venue;
+  timing_frame_ = dequeued_ns != 0;
   const bool decoded =
       connection->rest
           ? decoder.decode_rest_snapshot(frame.bytes, connection->stream, frame.recv_ns, applier_)
           : decoder.decode(frame.bytes, frame.recv_ns, connection->stream, applier_);
-  if (!decoded) {
+  if (decoded) {
+    c.decoded_frames.add();
+  } else {
     c.decode_errors.add();
     log_error(connection->venue_name, frame.conn_id, connection->route,
               connection->rest ? "REST depth body does not decode" : "frame does not decode",
               decoder.error_message(), frame.bytes);
   }
+  if (!timing_frame_) return 0;
+  timing_frame_ = false;
+  const std::int64_t done_ns = engine::monotonic_ns();
+  VenueLatencies& l = *latencies_[connection->venue];
+  // A receive stamp from another clock domain (a capture) would give nonsense; monotonic stamps never
+  // exceed the dequeue time.
+  if (frame.recv_ns > 0 && frame.recv_ns <= dequeued_ns) {
+    l.queue.record(static_cast<std::uint64_t>(dequeued_ns - frame.recv_ns));
+    l.receive_to_applied.record(static_cast<std::uint64_t>(done_ns - frame.recv_ns));
+  }
+  l.process.record(static_cast<std::uint64_t>(done_ns - dequeued_ns));
+  if (config_.send_stamp_probe) record_send_stamp(frame.bytes, done_ns);
+  return done_ns;
+}
+
+void StrategyCore::record_send_stamp(std::string_view frame, std::int64_t done_ns) noexcept {
+  static constexpr std::string_view kKey = "\"sim_ns\":";
+  const auto at = frame.find(kKey);
+  if (at == std::string_view::npos) return;
+  std::int64_t sent_ns = 0;
+  const char* digits = frame.data() + at + kKey.size();
+  if (std::from_chars(digits, frame.data() + frame.size(), sent_ns).ec != std::errc() || sent_ns <= 0 ||
+      sent_ns > done_ns)
+    return;
+  send_to_applied_->record(static_cast<std::uint64_t>(done_ns - sent_ns));
 }
 
 bool StrategyCore::on_rest_depth_snapshot(std::string_view venue, std::string_view symbol,
@@ -211,7 +248,15 @@ void StrategyCore::apply_event(std::uint16_t venue, const io::MarketEvent& event
     return;
   }
   c.decoded_events.add();
-  switch (state->apply(event)) {
+  const bool timed =
+      timing_frame_ &&
+      (event.kind == io::EventKind::kBookSnapshot || event.kind == io::EventKind::kBookDelta) &&
+      ++book_events_[venue] % kBookApplySampleEvery == 0;
+  const std::int64_t apply_start_ns = timed ? engine::monotonic_ns() : 0;
+  const ApplyResult applied = state->apply(event);
+  if (timed)
+    latencies_[venue]->book_apply.record(static_cast<std::uint64_t>(engine::monotonic_ns() - apply_start_ns));
+  switch (applied) {
     case ApplyResult::kGap:
       c.book_gaps.add();
       break;
@@ -232,6 +277,23 @@ void StrategyCore::apply_event(std::uint16_t venue, const io::MarketEvent& event
             static_cast<std::size_t>(state - states_.data()));
 }
 
+void StrategyCore::on_frames_lost(const Connection& connection, std::int64_t now_ns) noexcept {
+  StrategyCounters& c = *counters_;
+  c.frame_losses.add();
+  // Which frames were lost is unknown: every book the connection carries may have missed a delta. A venue
+  // chain would expose most such gaps at the next delta, but not a lost snapshot or the last delta before
+  // a quiet spell, so each book is resynced now rather than trusted. A book already waiting for its
+  // snapshot keeps waiting (its request timeout covers a lost snapshot).
+  for (std::uint32_t index : connection.books) {
+    InstrumentState& state = states_[index];
+    if (!state.invalidate_book()) continue;
+    c.book_gaps.add();
+    c.loss_resyncs.add();
+    if (state.take_snapshot_request(now_ns))
+      request(FeedRequest::Kind::kBookResync, io::TopicKind::kBook, index);
+  }
+}
+
 void StrategyCore::request(FeedRequest::Kind kind, io::TopicKind topic, std::size_t instrument) noexcept {
   StrategyCounters& c = *counters_;
   (kind == FeedRequest::Kind::kBookResync ? c.resync_requests : c.silent_topics).add();
@@ -243,8 +305,10 @@ void StrategyCore::request(FeedRequest::Kind kind, io::TopicKind topic, std::siz
 
 void StrategyCore::on_cycle(std::uint64_t cycle, std::int64_t now_ns, std::int64_t wall_ns,
                             SignalSink& sink) noexcept {
+  std::uint64_t not_live = 0;
   for (std::size_t i = 0; i < states_.size(); ++i) {
     InstrumentState& state = states_[i];
+    not_live += state.book_state() == BookState::kLive ? 0 : 1;
     if (state.take_snapshot_request(now_ns)) request(FeedRequest::Kind::kBookResync, io::TopicKind::kBook, i);
     if (const std::optional<io::TopicKind> silent = state.take_silent_topic(now_ns))
       request(FeedRequest::Kind::kTopicSilent, *silent, i);
@@ -266,6 +330,7 @@ void StrategyCore::on_cycle(std::uint64_t cycle, std::int64_t now_ns, std::int64
     sink.on_signal(signal);
     counters_->signals.add();
   }
+  counters_->books_not_live.store(not_live, std::memory_order_relaxed);
 }
 
 void StrategyCore::log_error(std::string_view venue, std::int64_t conn_id, std::string_view route,

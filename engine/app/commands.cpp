@@ -5,15 +5,20 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
+#include <string_view>
 #include <thread>
 
+#include "engine/app/fault_storm.hpp"
 #include "engine/app/pipeline.hpp"
 #include "engine/app/venue_wiring.hpp"
 #include "engine/clock.hpp"
+#include "engine/secret_bytes.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 #include "tools/exchange-sim/venues.hpp"
 #include "tools/inference-sim/inference_sim.hpp"
@@ -36,34 +41,37 @@ void install_stop_handlers() {
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout reader must not kill the engine mid-write
 }
 
-// Runs the pipeline until the duration is up or a stop signal arrives, printing the status line.
-void supervise(Pipeline& pipeline, double duration_s, std::int64_t status_interval_ms) {
+// Runs the pipeline until the duration is up or a stop signal arrives. The pipeline's status thread prints
+// the status line and serves /metrics meanwhile.
+void supervise(double duration_s) {
   const std::int64_t start = engine::monotonic_ns();
   const std::int64_t end = duration_s > 0 ? start + static_cast<std::int64_t>(duration_s * 1e9) : INT64_MAX;
-  const std::int64_t interval = status_interval_ms * 1'000'000;
-  std::int64_t next_status = start + interval;
-  pipeline.status_line(start);  // starts the rate windows
-  while (g_signals.load() == 0) {
-    const std::int64_t now = engine::monotonic_ns();
-    if (now >= end) break;
-    if (now >= next_status) {
-      std::fprintf(stderr, "%s\n", pipeline.status_line(now).c_str());
-      next_status += interval;
-    }
+  while (g_signals.load() == 0 && engine::monotonic_ns() < end)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+}
+
+void print_metrics_address(const char* what, const engine::Config& config, const Pipeline& pipeline) {
+  if (config.metrics.enabled)
+    std::fprintf(stderr, "%s: metrics on http://%s:%u/metrics\n", what, config.metrics.address.c_str(),
+                 static_cast<unsigned>(pipeline.metrics_port()));
 }
 
 void print_totals(const char* what, const PipelineTotals& t) {
+  const auto u = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
   std::fprintf(stderr,
                "%s: frames=%llu ring_drops=%llu events=%llu decode_errors=%llu cycles=%llu signals=%llu "
                "written=%llu signal_drops=%llu reconnects=%llu\n",
-               what, static_cast<unsigned long long>(t.frames), static_cast<unsigned long long>(t.ring_drops),
-               static_cast<unsigned long long>(t.decoded_events),
-               static_cast<unsigned long long>(t.decode_errors), static_cast<unsigned long long>(t.cycles),
-               static_cast<unsigned long long>(t.signals), static_cast<unsigned long long>(t.signals_written),
-               static_cast<unsigned long long>(t.signal_drops),
-               static_cast<unsigned long long>(t.disconnects));
+               what, u(t.frames), u(t.ring_drops), u(t.decoded_events), u(t.decode_errors), u(t.cycles),
+               u(t.signals), u(t.signals_written), u(t.signal_drops), u(t.disconnects));
+  // The frame accounting (PipelineTotals): frames + rest_bodies = ring_frames + ring_frame_drops,
+  // ring_frames = strategy_frames = decoded_frames + decode_errors + unknown_frames.
+  std::fprintf(stderr,
+               "%s: accounting rest_bodies=%llu ring_frames=%llu ring_frame_drops=%llu strategy_frames=%llu "
+               "decoded_frames=%llu unknown_frames=%llu frame_losses=%llu loss_resyncs=%llu book_gaps=%llu "
+               "resync_requests=%llu\n",
+               what, u(t.rest_bodies), u(t.ring_frames), u(t.ring_frame_drops), u(t.strategy_frames),
+               u(t.decoded_frames), u(t.unknown_frames), u(t.frame_losses), u(t.loss_resyncs), u(t.book_gaps),
+               u(t.resync_requests));
 }
 
 }  // namespace
@@ -134,10 +142,43 @@ int run_demo(const DemoOptions& options) {
 
   int status = 0;
   try {
-    Pipeline pipeline(config, ca_pem);
-    pipeline.start();
-    supervise(pipeline, options.duration_s, config.status_interval_ms);
+    // The demo serves /metrics like a configured engine: on the default port, or on an ephemeral one when
+    // something else holds it (another demo, a running engine).
+    config.metrics.enabled = true;
+    std::unique_ptr<Pipeline> running;
+    for (bool retried = false; !running;) {
+      auto candidate = std::make_unique<Pipeline>(config, ca_pem);
+      try {
+        candidate->start();
+        running = std::move(candidate);
+      } catch (const engine::ConfigError& e) {
+        if (retried || std::string_view(e.what()).rfind("metrics.listen", 0) != 0) throw;
+        retried = true;
+        config.metrics.port = 0;
+      }
+    }
+    Pipeline& pipeline = *running;
+    print_metrics_address("sigflow demo", config, pipeline);
+    std::unique_ptr<FaultStorm> storm;
+    if (options.faults) {
+      FaultStormConfig storm_config;
+      storm_config.period = std::chrono::milliseconds(static_cast<std::int64_t>(options.fault_period_ms));
+      storm_config.seed = options.seed;
+      storm = std::make_unique<FaultStorm>(sim, config.inference.enabled ? &llm : nullptr, storm_config);
+      storm->start();
+      std::fprintf(stderr, "sigflow demo: fault storm on, one fault every %.0f ms on average\n",
+                   options.fault_period_ms);
+    }
+    supervise(options.duration_s);
+    if (storm) {
+      storm->stop();
+      std::fprintf(stderr, "sigflow demo: %s\n", storm->summary().c_str());
+    }
     pipeline.stop();
+    const tools::ExchangeSimStats sim_stats = sim.stats();
+    std::fprintf(stderr, "sigflow demo: simulator close_frames_received=%llu fault_disconnects=%llu\n",
+                 static_cast<unsigned long long>(sim_stats.close_frames_received),
+                 static_cast<unsigned long long>(sim_stats.fault_disconnects));
     const PipelineTotals totals = pipeline.totals();
     print_totals("sigflow demo", totals);
     if (config.inference.enabled)
@@ -160,9 +201,16 @@ int run_engine(const RunOptions& options) {
   install_stop_handlers();
   try {
     engine::Config config = engine::load_config_file(options.config_path);
+    for (const std::string& notice : engine::security_notices(config))
+      std::fprintf(stderr, "sigflow run: WARNING: %s\n", notice.c_str());
+    // With an API key in memory the process writes no core dump (engine/secret_bytes.hpp).
+    if (config.inference.enabled)
+      if (const std::string error = engine::forbid_core_dumps(); !error.empty())
+        std::fprintf(stderr, "sigflow run: %s\n", error.c_str());
     Pipeline pipeline(config);
     pipeline.start();
-    supervise(pipeline, options.duration_s, config.status_interval_ms);
+    print_metrics_address("sigflow run", config, pipeline);
+    supervise(options.duration_s);
     pipeline.stop();
     print_totals("sigflow run", pipeline.totals());
     return 0;

@@ -13,6 +13,10 @@ struct DemoOptions {
   double rate = 2'000;  // simulator messages per second
   std::uint64_t seed = 1;
   std::string signals_path = "-";
+  // A scripted fault storm in the simulators (engine/app/fault_storm.hpp): disconnects, silences, gaps,
+  // malformed frames and inference 5xx/429/timeouts, one every `fault_period_ms` on average.
+  bool faults = false;
+  double fault_period_ms = 1500;
 };
 
 struct RunOptions {

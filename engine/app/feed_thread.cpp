@@ -39,7 +39,8 @@ FeedThread::FeedThread(std::string name, engine::ThreadConfig thread,
       thread_config_(thread),
       configs_(std::move(connections)),
       tls_options_(std::move(tls)),
-      ring_(ring) {}
+      ring_(ring),
+      open_flags_(std::make_unique<std::atomic<bool>[]>(configs_.size())) {}
 
 FeedThread::FeedThread(std::string name, engine::ThreadConfig thread, const VenueWiring& wiring,
                        io::TlsOptions tls, engine::FrameRing& ring, strategies::FeedRequestQueue* requests,
@@ -52,14 +53,14 @@ FeedThread::FeedThread(std::string name, engine::ThreadConfig thread, const Venu
       requests_(requests),
       rest_factory_(std::move(rest)),
       tls_options_(std::move(tls)),
-      ring_(ring) {}
+      ring_(ring),
+      open_flags_(std::make_unique<std::atomic<bool>[]>(configs_.size())) {}
 
 FeedThread::~FeedThread() {
   stop();
 }
 
 void FeedThread::start() {
-  open_flags_ = std::make_unique<std::atomic<bool>[]>(configs_.size());
   thread_ = engine::PinnedThread(name_, thread_config_, [this] { run(); });
   while (ready_.load(std::memory_order_acquire) == 0) std::this_thread::yield();
   if (ready_.load(std::memory_order_acquire) < 0) {
@@ -74,7 +75,6 @@ void FeedThread::stop() {
 }
 
 std::size_t FeedThread::connections_open(std::string_view venue) const noexcept {
-  if (!open_flags_) return 0;
   std::size_t n = 0;
   for (std::size_t i = 0; i < configs_.size(); ++i)
     if (configs_[i].venue == venue && open_flags_[i].load(std::memory_order_relaxed)) ++n;
@@ -95,9 +95,20 @@ const FeedConnectionCounters* FeedThread::connection_counters(std::size_t index)
 
 FeedTotals FeedThread::totals() const noexcept {
   if (finished_.load(std::memory_order_acquire)) return final_totals_;
+  FeedTotals t = connection_totals({});
+  t.requests = requests_taken_.load();
+  t.requests_dropped += requests_dropped_.load();
+  t.rest_requests = rest_requests_.load();
+  if (rest_) t.rest_bodies = rest_->bodies();
+  return t;
+}
+
+FeedTotals FeedThread::connection_totals(std::string_view venue) const noexcept {
   FeedTotals t;
-  if (ready_.load(std::memory_order_acquire) != 1) return t;
-  for (const auto& c : connections_) {
+  if (ready_.load(std::memory_order_acquire) != 1 || finished_.load(std::memory_order_acquire)) return t;
+  for (std::size_t i = 0; i < connections_.size(); ++i) {
+    if (!venue.empty() && configs_[i].venue != venue) continue;
+    const auto& c = connections_[i];
     t.messages += c->websocket_counters().messages.load();
     t.bytes += c->websocket_counters().bytes.load();
     t.ring_drops += c->websocket_counters().drops.load();
@@ -107,9 +118,6 @@ FeedTotals FeedThread::totals() const noexcept {
     t.recycles += c->counters().recycles.load();
     t.requests_dropped += c->counters().requests_dropped.load();
   }
-  t.requests = requests_taken_.load();
-  t.requests_dropped += requests_dropped_.load();
-  t.rest_requests = rest_requests_.load();
   return t;
 }
 

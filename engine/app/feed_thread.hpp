@@ -38,6 +38,7 @@ struct FeedTotals {
   std::uint64_t requests = 0;          // FeedRequests taken from the queue
   std::uint64_t requests_dropped = 0;  // requests that could not be acted on
   std::uint64_t rest_requests = 0;     // book resyncs handed to the REST source
+  std::uint64_t rest_bodies = 0;       // REST snapshot bodies offered to the ring (delivered or dropped)
 };
 
 // Where a REST-synced book's snapshot comes from. Runs on the feed thread's loop: made there by the factory
@@ -48,6 +49,8 @@ class RestSnapshotSource {
   virtual ~RestSnapshotSource() = default;
   // False when the request cannot be queued (unknown venue, queue full): counted as a dropped request.
   virtual bool request(const WiredVenue& venue, const InstrumentFeedRoute& instrument) = 0;
+  // Snapshot bodies offered to the ring so far; readable from any thread.
+  virtual std::uint64_t bodies() const noexcept = 0;
 };
 
 using RestSnapshotSourceFactory = std::function<std::unique_ptr<RestSnapshotSource>(
@@ -87,6 +90,9 @@ class FeedThread {
   const FeedConnectionCounters* connection_counters(std::size_t index) const noexcept;
   // Live sums while running; the final sums once stop() returned. Not to be called during stop().
   FeedTotals totals() const noexcept;
+  // The connections' sums for one venue ("": all), while running; zeros before start() and after stop().
+  // Requests and REST snapshots are not per connection and stay zero here.
+  FeedTotals connection_totals(std::string_view venue) const noexcept;
 
  private:
   void run();

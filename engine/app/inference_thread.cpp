@@ -78,6 +78,10 @@ void InferenceThread::start(const engine::ThreadConfig& thread) {
   std::string error;
   if (!io::parse_chat_endpoint(options_.config.base_url, endpoint_, error))
     throw engine::ConfigError("inference.base_url: " + error);
+  // The key would cross the network in clear text: only with the endpoint's explicit flag (also checked
+  // when the file is read; this covers configs built in code).
+  if (endpoint_.origin.plaintext && !options_.config.allow_insecure)
+    throw engine::ConfigError("inference.base_url: plaintext http:// needs allow_insecure = true");
   endpoint_.origin.request_timeout_ns = options_.config.request_timeout_ms * 1'000'000;
   endpoint_.origin.first_byte_timeout_ns = endpoint_.origin.request_timeout_ns;
   // Providers close idle keep-alive connections after a few seconds; closing first avoids sending into one
@@ -108,7 +112,7 @@ void InferenceThread::run() {
     std::fprintf(stderr, "sigflow: inference thread cannot start its event loop: %s\n", e.what());
     return;
   }
-  io::HttpChatTransport transport(*loop, tls_.get(), endpoint_, options_.api_key,
+  io::HttpChatTransport transport(*loop, tls_.get(), endpoint_, options_.api_key.view(),
                                   static_cast<std::size_t>(options_.config.max_in_flight),
                                   options_.config.stream, client_->transport_events());
   client_->set_transport(transport);
@@ -286,7 +290,7 @@ void InferenceThread::on_job_done(std::uint64_t job_id, std::int64_t) {
   push(done);
 }
 
-bool read_api_key(const engine::InferenceConfig& config, std::string& key, std::string& problem) {
+bool read_api_key(const engine::InferenceConfig& config, engine::SecretBytes& key, std::string& problem) {
   key.clear();
   const char* value = std::getenv(config.api_key_env.c_str());
   if (!value) {

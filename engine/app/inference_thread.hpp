@@ -27,6 +27,7 @@
 #include "engine/counter.hpp"
 #include "engine/frame_ring.hpp"
 #include "engine/pinned_thread.hpp"
+#include "engine/secret_bytes.hpp"
 #include "engine/status_line.hpp"
 #include "io/inference/http_chat_transport.hpp"
 #include "io/inference_client.hpp"
@@ -83,8 +84,8 @@ struct InferenceThreadCounters {
 
 struct InferenceThreadOptions {
   engine::InferenceConfig config;
-  std::string api_key;  // from the environment; never printed
-  std::string ca_pem;   // extra CA (in-process simulators)
+  engine::SecretBytes api_key;  // from the environment; never printed, never in a core dump
+  std::string ca_pem;           // extra CA (in-process simulators)
   std::shared_ptr<const strategies::Tokenizer> tokenizer;
   strategies::PromptBudget budget;  // the strategy's planner budget: completion tokens per instrument
   std::size_t prompt_ring_bytes = 4u << 20;
@@ -157,7 +158,8 @@ class StrategyThread;
 
 // The API key from the environment variable `config.inference.api_key_env`: present, non-empty, no white
 // space. On failure returns false and sets `problem` to a message that names the variable, never its value.
-bool read_api_key(const engine::InferenceConfig& config, std::string& key, std::string& problem);
+// The key is copied straight from the environment into `key`'s protected page, never into a std::string.
+bool read_api_key(const engine::InferenceConfig& config, engine::SecretBytes& key, std::string& problem);
 
 // The planner budget for a config: completion tokens reserved per chunk stay within max_completion_tokens.
 strategies::PromptBudget prompt_budget(const engine::InferenceConfig& config);

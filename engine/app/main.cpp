@@ -9,6 +9,7 @@
 #include "engine/app/commands.hpp"
 #include "engine/app/record_command.hpp"
 #include "engine/app/replay_command.hpp"
+#include "engine/app/tail_command.hpp"
 #include "strategies/tokenizer/tokens_command.hpp"
 
 int main(int argc, char** argv) {
@@ -28,6 +29,11 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--rate", demo.rate, "Simulator messages per second")->check(CLI::PositiveNumber);
   demo_cmd->add_option("--seed", demo.seed, "Simulator random seed");
   demo_cmd->add_option("--signals", demo.signals_path, "Signal output file ('-' = stdout)");
+  demo_cmd->add_flag(
+      "--faults", demo.faults,
+      "Inject a scripted fault storm: disconnects, silences, gaps, bad frames, LLM 5xx/429/hangs");
+  demo_cmd->add_option("--fault-period-ms", demo.fault_period_ms, "Mean time between two faults")
+      ->check(CLI::PositiveNumber);
 
   app::RunOptions run;
   CLI::App* run_cmd = cli.add_subcommand("run", "Run the engine against the endpoints the config names");
@@ -68,6 +74,19 @@ int main(int argc, char** argv) {
   record_cmd->add_option("--duration", record.duration_s, "Seconds to record (0 = until SIGINT/SIGTERM)")
       ->check(CLI::NonNegativeNumber);
 
+  app::TailOptions tail;
+  CLI::App* tail_cmd =
+      cli.add_subcommand("tail", "Print signals from NATS JetStream as JSON lines (a durable pull consumer)");
+  tail_cmd->add_option("--nats", tail.nats_url,
+                       "NATS URL(s), comma-separated (default nats://127.0.0.1:4222)");
+  tail_cmd->add_option("--subject", tail.subject, "Subject filter (default sigflow.signals.>)");
+  tail_cmd->add_option("--stream", tail.stream, "JetStream stream (default SIGFLOW)");
+  tail_cmd->add_option("--durable", tail.durable, "Durable consumer name (default sigflow-tail)");
+  tail_cmd->add_option("--creds", tail.credentials_file, "NATS credentials file");
+  tail_cmd->add_option("--count", tail.count, "Exit after this many lines");
+  tail_cmd->add_option("--idle-exit", tail.idle_exit_s, "Exit once nothing came for this many seconds")
+      ->check(CLI::NonNegativeNumber);
+
   CLI11_PARSE(cli, argc, argv);
 
   if (*demo_cmd) return app::run_demo(demo);
@@ -75,6 +94,7 @@ int main(int argc, char** argv) {
   if (*check_host_cmd) return app::run_check_host(check_host_config, std::cout, std::cerr);
   if (*replay_cmd) return app::run_replay(replay, std::cout, std::cerr);
   if (*record_cmd) return app::run_record(record);
+  if (*tail_cmd) return app::run_tail(tail, std::cout, std::cerr);
   if (*decode_cmd) return app::run_decode(decode, std::cin, std::cout, std::cerr);
   tokens.data_dir = data_dir + "/tokenizers";
   return strategies::run_tokens_command(tokens, std::cin, std::cout, std::cerr);

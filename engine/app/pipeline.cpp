@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "engine/app/pipeline_metrics.hpp"
 #include "engine/app/rest_snapshots.hpp"
 #include "engine/app/venue_wiring.hpp"
 
@@ -28,6 +29,10 @@ Pipeline::Pipeline(engine::Config config, std::string extra_ca_pem,
       std::make_unique<engine::FrameRing>(std::max<std::size_t>(4u << 20, w.instruments.size() * 64 * 512),
                                           std::max<std::size_t>(8192, w.instruments.size() * 64));
   writer_ = std::make_unique<SignalWriter>(config_.signals_path, *signal_lines_);
+  if (config_.nats.enabled) {
+    nats_ = std::make_unique<NatsSignalSink>(config_, w.instruments);
+    writer_->attach_nats(nats_.get());
+  }
   feed_requests_ = std::make_unique<strategies::FeedRequestQueue>(kFeedRequestCapacity);
   strategy_config.feed_requests = feed_requests_.get();
   auto core =
@@ -35,6 +40,7 @@ Pipeline::Pipeline(engine::Config config, std::string extra_ca_pem,
   strategy_ =
       std::make_unique<StrategyThread>(std::move(core), std::vector<engine::FrameRing*>{frames_.get()},
                                        *signal_lines_, config_.strategy.cycle_ms * 1'000'000);
+  strategy_->set_engine_id(config_.engine.id);
   inference_ = make_inference(config_, *strategy_, default_data_dir() + "/tokenizers", extra_ca_pem, stderr);
   io::TlsOptions tls;
   tls.ca_file = w.ca_file;
@@ -47,6 +53,12 @@ Pipeline::Pipeline(engine::Config config, std::string extra_ca_pem,
   status_.add_text("conn", [this] {
     return std::to_string(feed_->connections_open()) + "/" + std::to_string(feed_->connection_count());
   });
+  // Plaintext endpoints, each allowed by its own allow_insecure flag, are named on every line.
+  if (const std::vector<std::string> insecure = engine::insecure_endpoints(config_); !insecure.empty()) {
+    std::string names;
+    for (const std::string& name : insecure) names += (names.empty() ? "" : ",") + name;
+    status_.add_text("insecure", [names] { return names; });
+  }
   // Per venue when there are several: "binance-usdm 2/2 okx 1/1".
   if (w.venues.size() > 1) {
     for (const WiredVenue& venue : w.venues) {
@@ -71,6 +83,15 @@ Pipeline::Pipeline(engine::Config config, std::string extra_ca_pem,
   status_.add_total("snapshots", [this] { return feed_->totals().rest_requests; });
   status_.add_total("req_drops", [this] { return feed_->totals().requests_dropped; });
   if (inference_) add_inference_status(status_, *inference_, *strategy_);
+  if (const NatsSignalSink* nats = nats_.get()) {
+    status_.add_rate("nats_acked", [nats] { return nats->counters().acked.load(); });
+    status_.add_total("nats_backlog", [nats] { return nats->backlog(); });
+    status_.add_total("nats_spilled", [nats] { return nats->counters().spilled.load(); });
+  }
+  const PipelineStages stages{*feed_, *frames_, *strategy_, *writer_, inference_.get(), nats_.get()};
+  status_.add_text("p99", [stages] { return latency_p99s(stages); });
+  register_pipeline_metrics(metrics_, stages);
+  register_process_metrics(metrics_);
 }
 
 Pipeline::~Pipeline() {
@@ -82,6 +103,14 @@ void Pipeline::start() {
   if (config_.process.mlockall)
     if (std::string error = engine::lock_all_memory(); !error.empty())
       throw engine::ConfigError("process.mlockall: " + error);
+  if (config_.metrics.enabled || config_.status_interval_ms > 0) {
+    StatusThreadConfig status;
+    status.metrics = config_.metrics;
+    status.status_interval_ns = config_.status_interval_ms * 1'000'000;
+    status_thread_ = std::make_unique<StatusThread>(
+        status, metrics_, [this](std::int64_t now_ns) { return status_.render(now_ns); });
+    status_thread_->start(config_.thread("status"));
+  }
   writer_->start(config_.thread("sink"));
   if (inference_) inference_->start(config_.thread("inference"));
   strategy_->start(config_.thread("strategy"));
@@ -91,6 +120,7 @@ void Pipeline::start() {
     strategy_->stop();
     if (inference_) inference_->stop();
     writer_->stop();
+    status_thread_.reset();
     throw;
   }
   running_ = true;
@@ -103,6 +133,7 @@ void Pipeline::stop() {
   strategy_->stop();
   if (inference_) inference_->stop();
   writer_->stop();
+  if (status_thread_) status_thread_->stop();
 }
 
 std::string Pipeline::status_line(std::int64_t now_ns) {
@@ -132,6 +163,15 @@ PipelineTotals Pipeline::totals() const {
   t.recycles = feed.recycles;
   t.rest_requests = feed.rest_requests;
   t.feed_requests_dropped = feed.requests_dropped;
+  t.rest_bodies = feed.rest_bodies;
+  t.ring_frames = frames_->frames_committed();
+  t.ring_frame_drops = frames_->frames_dropped();
+  t.strategy_frames = sc.frames.load();
+  t.decoded_frames = sc.decoded_frames.load();
+  t.unknown_frames = sc.unknown_connections.load();
+  t.frame_losses = sc.frame_losses.load();
+  t.loss_resyncs = sc.loss_resyncs.load();
+  t.books_not_live = sc.books_not_live.load(std::memory_order_relaxed);
   return t;
 }
 

@@ -58,6 +58,8 @@ class ScheduledRestSource final : public RestSnapshotSource {
 
   ~ScheduledRestSource() override { timer_.cancel(); }
 
+  std::uint64_t bodies() const noexcept override { return bodies_.load(); }
+
   bool request(const WiredVenue& venue, const InstrumentFeedRoute& instrument) override {
     const auto index = scheduler_.venue_index(venue.id);
     if (!index) return false;
@@ -139,7 +141,10 @@ class ScheduledRestSource final : public RestSnapshotSource {
       const auto done = scheduler_.last_delivered(link.index);
       if (done && reply.status == 200) {
         const auto it = link.conn_ids.find(done->symbol);
-        if (it != link.conn_ids.end()) ring_.push(it->second, now, reply.body);
+        if (it != link.conn_ids.end()) {
+          bodies_.add();
+          ring_.push(it->second, now, reply.body);
+        }
       } else if (done) {
         std::fprintf(stderr, "rest %.*s: snapshot of %.*s answered HTTP %u\n",
                      static_cast<int>(scheduler_.venue(link.index).size()),
@@ -155,6 +160,7 @@ class ScheduledRestSource final : public RestSnapshotSource {
   io::EventLoop& loop_;
   const io::TlsContext* tls_;
   engine::FrameRing& ring_;
+  engine::Counter bodies_;
   io::binance::SnapshotScheduler scheduler_;
   std::vector<std::unique_ptr<VenueLink>> venues_;
   io::MemberTimer<ScheduledRestSource, &ScheduledRestSource::on_timer> timer_handler_{*this};

@@ -108,6 +108,12 @@ void StrategyThread::plan_prompts(std::int64_t now_ns) {
   }
 }
 
+void StrategyThread::set_engine_id(std::string_view id) {
+  engine_tail_ = ",\"engine\":";
+  strategies::append_json_string(id, engine_tail_);
+  engine_tail_ += "}\n";
+}
+
 void StrategyThread::start(const engine::ThreadConfig& thread) {
   busy_poll_ = thread.wait == engine::WaitMode::kBusyPoll;
   thread_ = engine::PinnedThread("strategy", thread, [this] { run(); });
@@ -119,9 +125,12 @@ void StrategyThread::stop() {
 }
 
 std::size_t StrategyThread::drain_inputs() {
+  // One clock read per frame: each frame's finish time is the next one's dequeue time.
   std::size_t n = 0;
+  std::int64_t now = engine::monotonic_ns();
   for (engine::FrameRing* ring : inputs_)
-    n += ring->consume([this](const engine::FrameView& frame) { core_->on_frame(frame); }, kDrainBatch);
+    n += ring->consume([this, &now](const engine::FrameView& frame) { now = core_->on_frame(frame, now); },
+                       kDrainBatch);
   return n;
 }
 
@@ -135,7 +144,21 @@ void StrategyThread::on_signal(const strategies::Signal& local) {
   } else {
     strategies::append_json_line(local, line_);
   }
-  if (!signals_.push(0, engine::monotonic_ns(), line_)) counters_.signal_drops.add();
+  // The engine's id as the last field: append_json_line's fixed field order (ts_ns, cycle first) stays.
+  line_.resize(line_.size() - 2);
+  line_ += engine_tail_;
+  const std::int64_t now = engine::monotonic_ns();
+  if (!signals_.push(index, now, line_)) {
+    counters_.signal_drops.add();
+    return;
+  }
+  // Only the first signal after a tick measures tick → signal: an instrument that did not trade for a
+  // minute would otherwise report its own quietness. data_age_ms is the age at the cycle's start (NaN
+  // before the first event), so the newest event arrived after the previous cycle started iff its age is
+  // below the time between the two cycles.
+  const auto age_ns = static_cast<std::int64_t>(local.data_age_ms * 1e6);
+  if (local.data_age_ms >= 0 && age_ns < cycle_now_ns_ - previous_cycle_ns_)
+    latencies_->tick_to_signal.record(static_cast<std::uint64_t>(now - cycle_now_ns_ + age_ns));
 }
 
 void StrategyThread::run() {
@@ -145,14 +168,28 @@ void StrategyThread::run() {
   std::uint64_t missed_seen = 0;
   while (!stop_.load(std::memory_order_acquire)) {
     const std::size_t drained = drain_inputs();
+    if (drained != 0) {
+      if (const std::int64_t delay = drain_delay_ns_.load(std::memory_order_relaxed); delay > 0) {
+        timespec ts{static_cast<time_t>(delay / 1'000'000'000), static_cast<long>(delay % 1'000'000'000)};
+        nanosleep(&ts, nullptr);
+      }
+    }
     const std::int64_t now = engine::monotonic_ns();
     std::uint64_t cycle = 0;
+    const std::int64_t due = timer.next_due_ns();
     if (timer.poll(now, cycle)) {
+      latencies_->cycle_lateness.record(static_cast<std::uint64_t>(now - due));
       if (inference_) take_replies(now);
       signal_index_ = 0;
+      previous_cycle_ns_ = cycle_now_ns_ ? cycle_now_ns_ : now - cycle_ns_;
       cycle_now_ns_ = now;
       core_->on_cycle(cycle, now, engine::wall_ns(), *this);
-      if (inference_) plan_prompts(now);
+      if (inference_) {
+        const std::int64_t plan_start = engine::monotonic_ns();
+        plan_prompts(now);
+        latencies_->prompt_build.record(static_cast<std::uint64_t>(engine::monotonic_ns() - plan_start));
+      }
+      latencies_->cycle_duration.record(static_cast<std::uint64_t>(engine::monotonic_ns() - now));
       counters_.cycles.add();
       counters_.late_cycles.add(timer.late_cycles() - late_seen);
       counters_.missed_cycles.add(timer.missed_cycles() - missed_seen);

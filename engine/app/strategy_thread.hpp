@@ -18,6 +18,7 @@
 #include "engine/counter.hpp"
 #include "engine/cycle_timer.hpp"
 #include "engine/frame_ring.hpp"
+#include "engine/histogram.hpp"
 #include "engine/pinned_thread.hpp"
 #include "strategies/prompt/prompt_planner.hpp"
 #include "strategies/signal_merger.hpp"
@@ -34,6 +35,16 @@ struct StrategyThreadCounters {
   engine::Counter prompt_drops;   // the prompt channel was full
 };
 
+// Latencies of the strategy cycle, in ns.
+struct StrategyThreadLatencies {
+  engine::LatencyHistogram cycle_duration;  // features, model, signals, prompt planning
+  engine::LatencyHistogram cycle_lateness;  // due time → cycle start
+  engine::LatencyHistogram prompt_build;    // planning and writing the cycle's prompt chunks
+  // A market event received → the first signal that reflects it handed to the sink (the wait for the
+  // next cycle included); one sample per instrument that had new data in the cycle.
+  engine::LatencyHistogram tick_to_signal;
+};
+
 class InferenceThread;
 
 class StrategyThread final : private strategies::SignalSink {
@@ -47,14 +58,23 @@ class StrategyThread final : private strategies::SignalSink {
   void attach_inference(InferenceThread& inference, std::shared_ptr<const strategies::Tokenizer> tokenizer,
                         const strategies::PromptBudget& budget, strategies::SignalMergerConfig merger);
 
+  // Every signal line then ends with ,"engine":"<id>" (before start()). The line also goes into the signal
+  // ring with its instrument index as the frame's conn_id, which the sink's NATS side maps to a subject.
+  void set_engine_id(std::string_view id);
+
   void start(const engine::ThreadConfig& thread);
   // Drains the input rings once more, then ends the thread.
   void stop();
 
   const strategies::StrategyCore& core() const noexcept { return *core_; }
   const StrategyThreadCounters& counters() const noexcept { return counters_; }
+  const StrategyThreadLatencies& latencies() const noexcept { return *latencies_; }
   // Null without inference.
   const strategies::SignalMerger* merger() const noexcept { return merger_.get(); }
+
+  // Test hook: the thread sleeps this long after every batch it drains, as a strategy too slow for its
+  // feed would, so that tests can fill the ring on purpose. 0 (the default) turns it off.
+  void set_drain_delay_ns(std::int64_t ns) noexcept { drain_delay_ns_.store(ns, std::memory_order_relaxed); }
 
  private:
   void run();
@@ -68,8 +88,10 @@ class StrategyThread final : private strategies::SignalSink {
   engine::FrameRing& signals_;
   std::int64_t cycle_ns_;
   bool busy_poll_ = false;
-  std::string line_;  // reused for every signal line
+  std::string line_;                                        // reused for every signal line
+  std::string engine_tail_ = ",\"engine\":\"sigflow\"}\n";  // replaces the line's closing "}\n"
   StrategyThreadCounters counters_;
+  std::unique_ptr<StrategyThreadLatencies> latencies_ = std::make_unique<StrategyThreadLatencies>();
   InferenceThread* inference_ = nullptr;
   std::unique_ptr<strategies::PromptPlanner> planner_;
   std::unique_ptr<strategies::SignalMerger> merger_;
@@ -78,7 +100,9 @@ class StrategyThread final : private strategies::SignalSink {
   std::uint64_t next_job_ = 1;
   std::uint32_t signal_index_ = 0;  // position of the next on_signal in instruments() order
   std::int64_t cycle_now_ns_ = 0;
+  std::int64_t previous_cycle_ns_ = 0;  // start of the cycle before this one
   std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> drain_delay_ns_{0};
   engine::PinnedThread thread_;
 };
 

@@ -5,6 +5,8 @@
 #include <set>
 #include <tuple>
 
+#include "engine/shard.hpp"
+
 namespace sigflow::app {
 namespace {
 
@@ -61,6 +63,9 @@ void check_endpoint_keys(const engine::VenueConfig& venue, const io::VenueProtoc
   }
   if (venue.has("rest_url") && protocol.book_resync() != io::BookResync::kRestSnapshot)
     fail(venue, "rest_url", "venue '" + venue.id + "' syncs books over its WebSocket and takes no rest_url");
+  if (engine::is_plaintext_url(venue.rest_url) && !venue.allow_insecure)
+    fail(venue, "rest_url",
+         "'" + venue.rest_url + "' is plaintext; set allow_insecure = true on this endpoint to allow it");
 }
 
 FeedConnectionConfig connection_config(const engine::VenueConfig& venue, const io::VenueProtocol& protocol,
@@ -75,6 +80,16 @@ FeedConnectionConfig connection_config(const engine::VenueConfig& venue, const i
                                  : plan.route == "/market" ? "market_url"
                                                            : "url";
     fail(venue, key, error);
+  }
+  // The reader refuses ws:// without the flag; this holds the same rule for configs built in code.
+  if (!c.url.tls && !venue.allow_insecure) {
+    std::string_view key = "url";
+    for (auto [name, value] : {std::pair<std::string_view, const std::string*>{"url", &venue.url},
+                               {"public_url", &venue.public_url},
+                               {"market_url", &venue.market_url}})
+      if (engine::is_plaintext_url(*value)) key = name;
+    fail(venue, key,
+         "'" + plan.url + "' is plaintext; set allow_insecure = true on this endpoint to allow it");
   }
   c.protocol = &protocol;
   c.topics = plan.topics;
@@ -168,17 +183,27 @@ VenueWiring wire_venues(const engine::Config& config) {
     }
     check_endpoint_keys(venue, *protocol);
 
+    // [shard]: only the instruments this engine owns (engine/shard.hpp); a venue left with none is not
+    // connected at all by this engine.
+    std::vector<std::string> owned;
+    for (const std::string& symbol : venue.symbols) {
+      if (engine::shard_of(venue.id, symbol, static_cast<std::uint64_t>(config.shard.count)) ==
+          static_cast<std::uint64_t>(config.shard.index))
+        owned.push_back(symbol);
+    }
+    if (owned.empty()) continue;
+
     const auto venue_index = static_cast<std::uint32_t>(w.venues.size());
     w.venues.push_back({venue.id, protocol, {venue.url, venue.public_url, venue.market_url, venue.rest_url}});
     const std::size_t first_instrument = w.instruments.size();
-    for (const std::string& symbol : venue.symbols) {
+    for (const std::string& symbol : owned) {
       w.instruments.push_back({venue.id, symbol, protocol->normalized_instrument(symbol)});
       InstrumentFeedRoute route;
       route.venue = venue_index;
       route.symbol = symbol;
       w.feed_routes.push_back(std::move(route));
     }
-    for (const io::ConnectionPlan& plan : protocol->plan(w.venues.back().endpoints, venue.symbols)) {
+    for (const io::ConnectionPlan& plan : protocol->plan(w.venues.back().endpoints, owned)) {
       const auto connection = static_cast<std::uint32_t>(w.connections.size());
       w.connections.push_back(connection_config(venue, *protocol, plan, next_conn));
       w.strategy_connections.push_back({next_conn, venue.id, plan.route, ""});
@@ -191,6 +216,16 @@ VenueWiring wire_venues(const engine::Config& config) {
         }
       }
     }
+  }
+  if (w.instruments.empty())
+    throw engine::ConfigError(
+        config.source + ": key 'shard.index': shard " + std::to_string(config.shard.index) + " of " +
+        std::to_string(config.shard.count) + " owns none of the configured instruments");
+  // Each WebSocket connection knows the books it carries (strategy_connections and connections are
+  // index-aligned so far): a ring drop on it resyncs exactly those.
+  for (std::size_t i = 0; i < w.instruments.size(); ++i) {
+    const TopicRef book = w.feed_routes[i].topics[static_cast<std::size_t>(io::TopicKind::kBook)];
+    if (book.valid()) w.strategy_connections[book.connection].books.push_back(static_cast<std::uint32_t>(i));
   }
   // REST pseudo-connections after every WebSocket one, so WebSocket ids do not depend on REST venues.
   for (std::size_t i = 0; i < w.instruments.size(); ++i) {

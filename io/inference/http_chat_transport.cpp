@@ -143,7 +143,7 @@ HttpChatTransport::HttpChatTransport(EventLoop& loop, const TlsContext* tls, con
                                      std::string_view api_key, std::size_t connections, bool stream,
                                      ChatTransportEvents& events)
     : target_(endpoint.target),
-      authorization_("Bearer " + std::string(api_key)),
+      authorization_("Bearer ", api_key),
       stream_(stream),
       events_(events),
       pool_(loop, tls, endpoint.origin, connections == 0 ? 1 : connections) {
@@ -165,7 +165,7 @@ bool HttpChatTransport::post(std::uint64_t tag, std::string_view body, std::int6
   HttpConnection* connection = pool_.acquire();
   if (!connection) return false;
   const HttpHeader headers[3] = {
-      {"Authorization", authorization_},
+      {"Authorization", authorization_.view()},
       {"Content-Type", "application/json"},
       {"Accept", stream_ ? std::string_view("text/event-stream") : std::string_view("application/json")}};
   HttpRequest request;

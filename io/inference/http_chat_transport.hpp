@@ -3,14 +3,16 @@
 // an OpenAI-compatible endpoint, on the inference thread's EventLoop.
 //
 // The API key is held here and nowhere else: it is written once into the `Authorization: Bearer` header
-// value and handed only to the HTTP client, which puts header values on the wire and never in errors or
-// counters. Nothing in this file prints or formats it.
+// value, kept in a page excluded from core dumps (engine::SecretBytes), and handed only to the HTTP client,
+// which puts header values on the wire and never in errors or counters. Nothing in this file prints or
+// formats it.
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/secret_bytes.hpp"
 #include "io/event_loop.hpp"
 #include "io/http_client.hpp"
 #include "io/inference_client.hpp"
@@ -45,7 +47,7 @@ class HttpChatTransport final : public ChatTransport {
   class Exchange;
 
   std::string target_;
-  std::string authorization_;  // "Bearer <key>"
+  engine::SecretBytes authorization_;  // "Bearer <key>"
   bool stream_;
   ChatTransportEvents& events_;
   HttpPool pool_;

@@ -114,7 +114,7 @@ TEST(InferenceConfig, InferenceThreadIsAKnownThread) {
 TEST(ApiKey, CheckedAndNeverQuoted) {
   sigflow::engine::InferenceConfig c;
   c.api_key_env = "SIGFLOW_TEST_KEY_VAR";
-  std::string key;
+  sigflow::engine::SecretBytes key;
   std::string problem;
   ::unsetenv("SIGFLOW_TEST_KEY_VAR");
   EXPECT_FALSE(sigflow::app::read_api_key(c, key, problem));
@@ -134,7 +134,7 @@ TEST(ApiKey, CheckedAndNeverQuoted) {
 
   ::setenv("SIGFLOW_TEST_KEY_VAR", "sk-test-0123456789", 1);
   EXPECT_TRUE(sigflow::app::read_api_key(c, key, problem));
-  EXPECT_EQ(key, "sk-test-0123456789");
+  EXPECT_EQ(key.view(), "sk-test-0123456789");
   ::unsetenv("SIGFLOW_TEST_KEY_VAR");
 }
 

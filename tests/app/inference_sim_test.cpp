@@ -98,6 +98,7 @@ class InferenceSimTest : public testing::Test {
     c.signals_path = signals_path_;
     c.ring.arena_bytes = 4u << 20;
     c.ring.max_frames = 8192;
+    c.status_interval_ms = 0;  // the tests render status lines themselves
     sigflow::engine::VenueConfig venue =
         sigflow::app::loopback_venue("binance-usdm", exchange_->port(), kSymbols);
     venue.reconnect.base_ms = 50;

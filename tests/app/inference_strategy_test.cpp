@@ -71,6 +71,7 @@ class InferenceStrategyTest : public testing::Test {
     app::InferenceThreadOptions options;
     options.config.enabled = true;
     options.config.base_url = "http://127.0.0.1:9/v1";
+    options.config.allow_insecure = true;  // plaintext to a closed loopback port: nothing is ever sent
     options.config.model = "test-model";
     options.tokenizer = tokenizer;
     options.budget = app::prompt_budget(options.config);

@@ -39,6 +39,7 @@ std::string http_get(std::uint16_t port, const std::string& target) {
 
 StatusThreadConfig loopback_config(std::FILE* out) {
   StatusThreadConfig config;
+  config.metrics.enabled = true;
   config.metrics.port = 0;
   config.status_interval_ns = 20'000'000;
   config.status_out = out;
@@ -98,6 +99,7 @@ TEST(StatusThread, MetricsConfigParsesAndRejectsBadAddresses) {
   EXPECT_EQ(c.metrics.address, "0.0.0.0");
   EXPECT_EQ(c.metrics.port, 9100);
   const engine::Config d = engine::load_config_text(venue, "t.toml");
+  EXPECT_TRUE(d.metrics.enabled);             // a config file serves /metrics by default
   EXPECT_EQ(d.metrics.address, "127.0.0.1");  // loopback unless configured otherwise
   EXPECT_EQ(d.metrics.port, 9464);
   for (const char* bad : {"9464", "127.0.0.1:", "127.0.0.1:99999", ":80", "127.0.0.1:http"}) {

@@ -149,3 +149,31 @@ TEST(FrameRing, EmptyFramesAndEmptyChunksAreCarried) {
 }
 
 }  // namespace
+
+// A dropped frame is not forgotten: the next frame of the same connection that gets through is flagged, once,
+// and frames of other connections are not.
+TEST(FrameRing, TheFrameAfterADropOfItsConnectionIsFlaggedOnce) {
+  FrameRing ring(1 << 16, 2);
+  ASSERT_TRUE(ring.push(1, 1, "a"));
+  ASSERT_TRUE(ring.push(2, 2, "b"));
+  EXPECT_FALSE(ring.push(1, 3, "lost"));  // descriptor queue full
+  ring.begin(3, 4);
+  ring.append("also lost");
+  EXPECT_FALSE(ring.commit());
+  EXPECT_EQ(ring.frames_committed(), 2u);
+  EXPECT_EQ(ring.frames_dropped(), 2u);
+  std::vector<std::pair<std::uint32_t, bool>> seen;
+  const auto take = [&](const FrameView& f) { seen.emplace_back(f.conn_id, f.after_loss); };
+  EXPECT_EQ(ring.consume(take), 2u);
+  ASSERT_TRUE(ring.push(2, 5, "c"));  // connection 2 lost nothing
+  ASSERT_TRUE(ring.push(1, 6, "d"));  // the first of connection 1 since its loss
+  EXPECT_EQ(ring.consume(take), 2u);
+  ASSERT_TRUE(ring.push(1, 7, "e"));
+  ASSERT_TRUE(ring.push(3, 8, "f"));
+  EXPECT_EQ(ring.consume(take), 2u);
+  const std::vector<std::pair<std::uint32_t, bool>> expected{{1, false}, {2, false}, {2, false},
+                                                             {1, true},  {1, false}, {3, true}};
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(ring.frames_committed(), 6u);
+  EXPECT_EQ(ring.frames_dropped(), 2u);
+}

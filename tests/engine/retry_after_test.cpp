@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -85,6 +88,36 @@ TEST(ImfFixdate, ParsesRfc9110ExampleAndRejectsMalformed) {
         "Fri, 29 Zep 2023 16:26:37 GMT", "Fri, 2x Sep 2023 16:26:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
         ""}) {
     EXPECT_FALSE(parse_imf_fixdate_unix_ns(bad).has_value()) << bad;
+  }
+}
+
+// Found by tests/fuzz/retry_after_fuzz.cpp: a four-digit year past 2262 (or before 1677) overflowed int64
+// nanoseconds (signed overflow, UBSan), and a date far from the wall clock overflowed the delay. Both are
+// now values: unparsable dates, and "too long" or "none" delays.
+TEST(ImfFixdate, DatesOutsideInt64NanosecondsAreRejectedNotOverflowed) {
+  EXPECT_FALSE(parse_imf_fixdate_unix_ns("Fri, 31 Dec 9999 23:59:59 GMT").has_value());
+  EXPECT_FALSE(parse_imf_fixdate_unix_ns("Sat, 01 Jan 0000 00:00:00 GMT").has_value());
+  EXPECT_TRUE(parse_imf_fixdate_unix_ns("Fri, 11 Apr 2262 00:00:00 GMT").has_value());
+  EXPECT_EQ(retry_delay(std::nullopt, "Fri, 31 Dec 9999 23:59:59 GMT", kFixtureNow).kind,
+            ServerDelayKind::none);
+  // The fuzzer's input: a valid date against the far ends of the clock.
+  const std::string_view date = "Fri, 29 Sep 2023 16:27:37 GMT";
+  EXPECT_EQ(retry_delay(std::nullopt, date, std::numeric_limits<std::int64_t>::min()).kind,
+            ServerDelayKind::too_long);
+  EXPECT_EQ(retry_delay(std::nullopt, date, std::numeric_limits<std::int64_t>::max()).kind,
+            ServerDelayKind::none);
+  EXPECT_EQ(retry_delay(std::nullopt, date, kFixtureNow).kind, ServerDelayKind::delay);
+}
+
+// Found by tests/fuzz/retry_after_fuzz.cpp: a positive delay too small for a nanosecond rounded to a "delay"
+// of 0 ns; a delay the server asks for is at least 1 ns, as its kind says.
+TEST(RetryDelay, TinyPositiveDelayIsAtLeastOneNanosecond) {
+  for (const auto& [ms, seconds] : {std::pair<std::optional<std::string_view>, std::string_view>{
+                                        std::nullopt, "00000000000.000000000005"},
+                                    {"0.0000000001", "5"}}) {
+    const auto d = retry_delay(ms, seconds, kFixtureNow);
+    EXPECT_EQ(d.kind, ServerDelayKind::delay) << seconds;
+    EXPECT_EQ(d.delay_ns, 1) << seconds;
   }
 }
 

@@ -59,6 +59,46 @@ for i, f in enumerate(sorted((root / "configs").glob("*.toml"))):
 (work / "text" / "0").write_text("BTCUSDT@binance-usdm mid=67012.1 spr=0.15 imb=+0.42/+0.30/-0.05 \u3000 \U0001f600 don't")
 (work / "upgrade" / "0").write_text("HTTP/1.1 429 Too Many Requests\r\nContent-Length: 20\r\n\r\n{\"code\":-1003,\"m\":1}")
 (work / "ws" / "0").write_bytes(b"\x81\x05hello\x89\x02hi\x01\x03abc\x80\x02de\x88\x02\x03\xe8")
+# Inference: real streamed responses (SSE, with a leading piece-size byte), the bodies and error bodies of
+# OpenAI and compatible servers (with a leading status byte), the data values of the streams as chunks, and
+# replies in both formats the reply parser reads.
+for d in ("sse", "chat", "reply", "retry", "metrics"):
+    (work / d).mkdir(exist_ok=True)
+openai = root / "tests/fixtures/openai"
+for i, f in enumerate(sorted(openai.glob("*.sse")) + [openai / "spec_stream_chunks_example.txt"]):
+    body = f.read_bytes()
+    (work / "sse" / f.stem).write_bytes(bytes([7 + i]) + body)
+    (work / "sse" / f"{f.stem}-crlf").write_bytes(b"\x00" + body.replace(b"\n", b"\r\n"))
+    for j, line in enumerate(body.decode().splitlines()):
+        if line.startswith("data: {"):
+            (work / "chat" / f"{f.stem}-{j}").write_bytes(b"\x80" + line[6:].encode())
+(work / "sse" / "fields").write_bytes(b"\x03: OPENROUTER PROCESSING\r\nevent: x\rid: 7\nretry: 1500\ndata: a\ndata:b\n\ndata: [DONE]")
+for i, f in enumerate(sorted(openai.glob("*.json")) + sorted((root / "tests/fixtures/compat").glob("*.json"))):
+    (work / "chat" / f.stem).write_bytes(bytes([i]) + f.read_bytes())
+    value = json.loads(f.read_text())
+    for choice in value.get("choices", []) if isinstance(value, dict) else []:
+        content = (choice.get("message") or {}).get("content")
+        if isinstance(content, str):
+            (work / "reply" / f.stem).write_text(content)
+(work / "reply" / "structured").write_text(
+    '```json\n{"signals":[{"pair":"ETHUSDT@binance-usdm","signal":"SELL","confidence":0.61,"summary":"ask wall"},'
+    '{"pair":"BTCUSDT@binance-usdm","signal":"BUY","confidence":1,"summary":"bid-heavy book \\u2191"},'
+    '{"pair":"SOLUSDT@bybit-linear","signal":"HOLD","confidence":0.2,"summary":"stale"}]}\n```')
+(work / "reply" / "lines").write_text(
+    "Here are the signals:\n- **BTCUSDT@binance-usdm**: Buy | 0.72 | bid-heavy book\n"
+    "2) `ETHUSDT@binance-usdm`: SELL | 1.7 | ask wall \u2193\n* SOLUSDT@bybit-linear: HOLD | x\nXRPUSDT@okx: BUY | 0.5\n")
+# Retry headers: openai-python's retry-after vectors, Go durations as OpenAI sends them, Azure's integers;
+# a NUL splits retry-after-ms from retry-after.
+for i, line in enumerate((openai / "retry_after_vectors.txt").read_text().splitlines()):
+    parts = line.split("|")
+    if not line.startswith("#") and len(parts) == 3:
+        (work / "retry" / f"v{i}").write_text(parts[1].strip().strip('"'))
+for i, text in enumerate(["6m0s", "12ms", "26.604s", "1h2m3.5s", "-1.5\u00b5s", "55", "0", "250.5\x002"]):
+    (work / "retry" / f"g{i}").write_text(text)
+# Metrics endpoint: what scrapers send, pipelined, HEAD, a wrong method and a wrong path.
+(work / "metrics" / "get").write_bytes(b"\x10GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9464\r\nUser-Agent: Prometheus/2.45.0\r\nAccept: text/plain;version=0.0.4\r\n\r\n")
+(work / "metrics" / "pipelined").write_bytes(b"\x20GET /metrics HTTP/1.1\r\nHost: x\r\n\r\nHEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.0\r\n\r\n")
+(work / "metrics" / "post").write_bytes(b"\x05POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
 PY
 
 run() {
@@ -83,3 +123,8 @@ run fuzz_websocket_client "$work/ws"
 run fuzz_http_upgrade "$work/upgrade"
 run fuzz_config "$work/config"
 run fuzz_tokenizer "$work/text"
+run fuzz_sse_parser "$work/sse"
+run fuzz_chat_completion "$work/chat"
+run fuzz_reply_parser "$work/reply"
+run fuzz_retry_after "$work/retry"
+run fuzz_metrics_request "$work/metrics"

@@ -309,5 +309,23 @@ TEST(ChatCompletion, MalformedBodiesAreErrorValues) {
   EXPECT_EQ(completion.content, "Hello! How can I assist you today?");
 }
 
+// Found by tests/fuzz/chat_completion_fuzz.cpp: a syntax error after the error object's fields had been read
+// gave kMalformed with the half-read message still in the ProviderError, against the contract that a
+// malformed body leaves it empty (a caller would have shown text the server never sent whole).
+TEST(ChatCompletion, MalformedErrorBodyLeavesNoHalfReadFields) {
+  ChatCompletionDecoder decoder;
+  ProviderError error;
+  const std::string body =
+      "{\n  \"error\": {\n    \"message\": \"Invalid schema for response_format 'json_schema'\",\n"
+      "    \"type\": \"invalid_request_error\",\n    \"param\": \"response_format\",\n"
+      "    \"code\"h: null\n  }\n}\n";
+  EXPECT_EQ(decoder.decode_error(400, body, error), DecodeStatus::kMalformed);
+  EXPECT_EQ(error.http_status, 400);
+  EXPECT_TRUE(error.message.empty()) << error.message;
+  EXPECT_TRUE(error.type.empty()) << error.type;
+  EXPECT_TRUE(error.param.empty()) << error.param;
+  EXPECT_TRUE(error.code.empty()) << error.code;
+}
+
 }  // namespace
 }  // namespace sigflow::io

@@ -2,6 +2,8 @@
 // model and signals; bad frames counted and logged; one signal per instrument per cycle.
 #include "strategies/strategy_core.hpp"
 
+#include "engine/clock.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -344,6 +347,48 @@ TEST(StrategyCore, OneSignalPerInstrumentPerCycleAndRawStreams) {
   EXPECT_EQ(core.counters().signals.load(), 4u);
 }
 
+// Timing: a frame taken from the ring at `dequeued_ns` is recorded as queue (receive → dequeued), process
+// and receive → applied for its venue; the send-stamp probe reads the simulator's "sim_ns". Untimed frames
+// (replay) record nothing. Assertions are on counts and on the recorded lower bounds, never on speed.
+TEST(StrategyCore, TimedFramesFillTheVenueHistograms) {
+  StrategyConfig config{.error_log = nullptr};
+  config.send_stamp_probe = true;
+  StrategyCore core({{"binance-usdm", "BTCUSDT", "BTC-USDT-PERP"}},
+                    {ConnectionSpec{5, "binance-usdm", "/public", "btcusdt@depth20@100ms"}}, config);
+  ASSERT_EQ(core.venues().size(), 1u);
+  const VenueLatencies& l = core.venue_latencies(0);
+  std::string untimed =
+      R"({"e":"depthUpdate","E":1,"T":1,"s":"BTCUSDT","U":10,"u":20,"pu":9,"b":[["1.0","1"]],"a":[["2.0","1"]]})";
+  EXPECT_EQ(core.on_frame(padded(5, 1, untimed)), 0);
+  EXPECT_EQ(l.process.count(), 0u);
+
+  const std::int64_t recv_ns = engine::monotonic_ns();
+  const std::int64_t sent_ns = recv_ns - 5'000;
+  std::string timed = R"({"e":"depthUpdate","E":2,"T":2,"s":"BTCUSDT","U":21,"u":30,"pu":20,"sim_ns":)" +
+                      std::to_string(sent_ns) + R"(   ,"b":[["1.0","2"]],"a":[["2.0","1"]]})";
+  const std::int64_t dequeued_ns = recv_ns + 1'000;
+  const std::int64_t done_ns = core.on_frame(padded(5, recv_ns, timed), dequeued_ns);
+  EXPECT_GE(done_ns, dequeued_ns);
+  EXPECT_EQ(l.queue.count(), 1u);
+  EXPECT_EQ(l.process.count(), 1u);
+  EXPECT_EQ(l.receive_to_applied.count(), 1u);
+  EXPECT_EQ(core.send_to_applied().count(), 1u);
+  auto snapshot = std::make_unique<engine::HistogramSnapshot>();
+  l.queue.snapshot_into(*snapshot);
+  EXPECT_GE(snapshot->percentile(1.0), 1'000u);
+  EXPECT_LE(snapshot->percentile(1.0), 1'010u);  // within the histogram's 1/128
+  core.send_to_applied().snapshot_into(*snapshot);
+  EXPECT_GE(snapshot->max_ns, 6'000u);  // at least stamp → dequeued
+
+  // Book apply is sampled: one book event in kBookApplySampleEvery.
+  for (std::uint32_t i = 0; i < 2 * StrategyCore::kBookApplySampleEvery; ++i) {
+    std::string more = R"({"e":"depthUpdate","E":3,"T":3,"s":"BTCUSDT","U":1,"u":2,"pu":1,"b":[],"a":[]})";
+    core.on_frame(padded(5, engine::monotonic_ns(), more), engine::monotonic_ns());
+  }
+  EXPECT_GE(l.book_apply.count(), 2u);
+  EXPECT_LE(l.book_apply.count(), 3u);
+}
+
 std::string read_fixture(const std::string& name) {
   std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/" + name);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -402,6 +447,62 @@ TEST(StrategyCore, RestRouteFramesSyncTheBookAndGapsAskOnce) {
   EXPECT_EQ(r.kind, FeedRequest::Kind::kBookResync);
   EXPECT_EQ(core.instruments()[0].resyncs(), 2u);
   EXPECT_EQ(core.counters().resync_requests.load(), 3u);
+}
+
+// A frame flagged after_loss (the ring dropped frames of its connection before it): every book that
+// connection carries is invalidated and asks for one snapshot, even when the next diff happens to chain,
+// because what was lost is unknown. A book already waiting for its snapshot is left waiting.
+TEST(StrategyCore, FramesLostInTheRingResyncTheBooksOfTheirConnection) {
+  FeedRequestQueue requests(64);
+  StrategyConfig config{.error_log = nullptr};
+  config.feed_requests = &requests;
+  StrategyCore core({{"binance-usdm", "KEEPUSDT", "KEEP-USDT-PERP"}},
+                    {ConnectionSpec{1, "binance-usdm", "/public", "", {0}},
+                     ConnectionSpec{2, "binance-usdm", "/market", ""},
+                     ConnectionSpec{3, "binance-usdm", std::string(kRestRoute), "KEEPUSDT"}},
+                    config);
+  const auto diffs =
+      nlohmann::json::parse(read_fixture("binance/futures_depthUpdate_KEEPUSDT_sync_sequence.json"));
+  std::vector<std::string> frames;
+  for (const auto& d : diffs) frames.push_back(d.dump());
+  ASSERT_GE(frames.size(), 6u);
+  std::int64_t t = 1'000 * kMs;
+  for (std::size_t i = 0; i < 4; ++i) core.on_frame(padded(1, t += kMs, frames[i]));
+  std::string body = read_fixture("binance/futures_rest_depth_snapshot_KEEPUSDT.json");
+  core.on_frame(padded(3, t += kMs, body));
+  ASSERT_EQ(core.instruments()[0].book_state(), BookState::kLive);
+  FeedRequest r;
+  while (requests.pop(r)) {
+  }
+
+  // A loss on a connection that carries no book: counted, nothing resynced.
+  std::string other = R"({"stream":"keepusdt@markPrice","data":{}})";
+  engine::FrameView lost_elsewhere = padded(2, t += kMs, other);
+  lost_elsewhere.after_loss = true;
+  core.on_frame(lost_elsewhere);
+  EXPECT_EQ(core.counters().frame_losses.load(), 1u);
+  EXPECT_EQ(core.counters().loss_resyncs.load(), 0u);
+  EXPECT_EQ(core.instruments()[0].book_state(), BookState::kLive);
+  EXPECT_FALSE(requests.pop(r));
+
+  // A loss on the book's connection: the book is invalidated at once, one request.
+  engine::FrameView after_loss = padded(1, t += kMs, frames[4]);
+  after_loss.after_loss = true;
+  core.on_frame(after_loss);
+  EXPECT_EQ(core.counters().loss_resyncs.load(), 1u);
+  EXPECT_EQ(core.counters().book_gaps.load(), 1u);
+  EXPECT_NE(core.instruments()[0].book_state(), BookState::kLive);
+  ASSERT_TRUE(requests.pop(r));
+  EXPECT_EQ(r.kind, FeedRequest::Kind::kBookResync);
+  EXPECT_EQ(r.instrument, 0u);
+
+  // Another loss while the snapshot is on its way: no second request.
+  engine::FrameView again = padded(1, t += kMs, frames[5]);
+  again.after_loss = true;
+  core.on_frame(again);
+  EXPECT_EQ(core.counters().frame_losses.load(), 3u);
+  EXPECT_EQ(core.counters().loss_resyncs.load(), 1u);
+  EXPECT_FALSE(requests.pop(r));
 }
 
 TEST(StrategyCore, SilentTopicAskedOncePerBound) {

@@ -92,9 +92,12 @@ void ClientConnection::enqueue(std::string_view topic, std::string_view payload,
   const std::size_t start = outbox_.bytes.size();
   const std::size_t at = session_->append_frame(outbox_.bytes, topic, payload);
   const std::size_t length = outbox_.bytes.size() - start;
+  // Stamped when the schedule emits the frame, not when the socket takes it: a consumer that falls behind
+  // pushes back on the socket, and a send-time stamp would hide exactly that wait (coordinated omission).
+  if (stamp_slot != kNoSendStamp)
+    write_send_stamp(outbox_.bytes.data() + start + at + stamp_slot, engine::monotonic_ns());
   outbox_.frames.push_back(
-      {static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(length),
-       stamp_slot == kNoSendStamp ? kNoStamp : static_cast<std::uint32_t>(at + stamp_slot), book_delta});
+      {static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(length), book_delta});
   if (outbox_.bytes.size() > server_.config->max_backlog_bytes) overflowed_ = true;
 }
 
@@ -312,6 +315,7 @@ bool ClientConnection::accept_upgrade(const Request& request) {
     target_ = routed.path;
   }
   venue_.store(venue, std::memory_order_release);
+  if (server_.upgraded) server_.upgraded(venue->id());
   answer_http(101, "Switching Protocols",
               "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
                   io::websocket_accept_key(key) + "\r\n",
@@ -377,7 +381,11 @@ void ClientConnection::on_message(const wslay_event_on_msg_recv_arg& arg) {
     counters.pongs_received.add();
     return;
   }
-  if (arg.opcode != WSLAY_TEXT_FRAME) return;  // pings are answered by wslay; close is handled by wslay
+  if (arg.opcode == WSLAY_CONNECTION_CLOSE) {
+    counters.close_frames_received.add();  // the client said goodbye properly (wslay answers it)
+    return;
+  }
+  if (arg.opcode != WSLAY_TEXT_FRAME) return;  // pings are answered by wslay
   counters.client_messages.add();
   const std::string reply =
       session_->on_client_text(std::string_view(reinterpret_cast<const char*>(arg.msg), arg.msg_length));
@@ -450,7 +458,6 @@ void ClientConnection::send_outbox() {
       continue;
     }
     char* frame = batch.bytes.data() + f.offset;
-    if (f.stamp != kNoStamp) write_send_stamp(frame + f.stamp, engine::monotonic_ns());
     if (queue_text(std::string_view(frame, f.length), false)) ++sent;
   }
   counters.frames_sent.add(sent);

@@ -28,7 +28,7 @@ struct SimCounters {
   engine::SharedCounter connections_accepted, connections_open, tls_failures, upgrades_rejected, frames_sent,
       bytes_sent, client_messages, error_replies, pings_sent, pongs_received, frames_withheld,
       slow_consumer_disconnects, fault_disconnects, generator_lag_resets, connections_closed, rest_requests,
-      rest_faults;
+      rest_faults, close_frames_received;
 };
 
 // A request target split into the venue id (the first path segment) and the venue's own target, which keeps
@@ -50,6 +50,8 @@ struct ServerContext {
   std::function<void()> topics_changed;  // the feed thread must rebuild its routes
   // Answers a REST GET for one venue's target (blocks the calling connection thread until it is answered).
   std::function<HttpReply(const Venue&, std::string_view target)> http_get;
+  // Called on every accepted WebSocket upgrade with the venue id (the engine's connection attempts).
+  std::function<void(std::string_view venue)> upgraded;
 
   const Venue* find_venue(std::string_view id) const;
 };
@@ -85,10 +87,8 @@ class ClientConnection {
   struct QueuedFrame {
     std::uint32_t offset;
     std::uint32_t length;
-    std::uint32_t stamp;  // offset of the send-stamp slot within the frame, or kNoStamp
     bool book_delta;
   };
-  static constexpr std::uint32_t kNoStamp = 0xFFFFFFFF;
   struct Outbox {
     std::string bytes;
     std::vector<QueuedFrame> frames;

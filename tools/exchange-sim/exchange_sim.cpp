@@ -124,6 +124,9 @@ struct ExchangeSim::State {
   std::list<Running> running;
   std::uint64_t next_connection_id = 1;
 
+  mutable std::mutex upgrades_mutex;
+  std::vector<std::pair<std::string, std::int64_t>> upgrades;  // venue, CLOCK_MONOTONIC ns
+
   std::mutex feed_mutex;
   std::condition_variable feed_wake;
 
@@ -421,6 +424,11 @@ StartResult ExchangeSim::start() {
   for (const auto& v : s.venues) s.context.venues.push_back(v.get());
   s.context.tls = s.tls;
   s.context.counters = &s.counters;
+  s.context.upgraded = [&s](std::string_view venue) {
+    const std::int64_t now = engine::monotonic_ns();
+    std::lock_guard lock(s.upgrades_mutex);
+    s.upgrades.emplace_back(std::string(venue), now);
+  };
   s.context.replay = s.config.replay_file.empty() ? nullptr : &s.capture.frames;
   s.context.stopping = &s.stopping;
   s.context.topics_changed = [&s] { s.routes_version.fetch_add(1, std::memory_order_release); };
@@ -498,7 +506,16 @@ ExchangeSimStats ExchangeSim::stats() const {
   s.generator_lag_resets = c.generator_lag_resets.load();
   s.rest_requests = c.rest_requests.load();
   s.rest_faults = c.rest_faults.load();
+  s.close_frames_received = c.close_frames_received.load();
   return s;
+}
+
+std::vector<std::int64_t> ExchangeSim::upgrade_times(std::string_view venue) const {
+  std::vector<std::int64_t> out;
+  std::lock_guard lock(state_->upgrades_mutex);
+  for (const auto& [id, ns] : state_->upgrades)
+    if (id == venue) out.push_back(ns);
+  return out;
 }
 
 std::vector<ConnectionInfo> ExchangeSim::connections() const {

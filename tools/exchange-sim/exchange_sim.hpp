@@ -37,7 +37,8 @@ struct ExchangeSimConfig {
   // (bookTicker, aggTrade) fill the rest.
   double rate = 1000;
   std::uint64_t seed = 1;
-  // Adds "sim_ns" (CLOCK_MONOTONIC ns at send) inside each generated event for the latency harness.
+  // Adds "sim_ns" (CLOCK_MONOTONIC ns when the schedule emitted the frame, see venue.hpp) inside each
+  // generated event, for the latency harness.
   bool stamp_send_ns = false;
   // Server pings per connection; the venue's real interval is 3 min for USD-M, shorter here so that a demo
   // exercises pong handling.
@@ -73,9 +74,10 @@ struct ExchangeSimStats {
   std::uint64_t frames_withheld = 0;  // by silence or gap faults
   std::uint64_t slow_consumer_disconnects = 0;
   std::uint64_t fault_disconnects = 0;
-  std::uint64_t generator_lag_resets = 0;  // the feed thread fell >100 ms behind its schedule
-  std::uint64_t rest_requests = 0;         // REST GETs answered, faults included
-  std::uint64_t rest_faults = 0;           // REST GETs answered 429/418 by fail_rest()
+  std::uint64_t generator_lag_resets = 0;   // the feed thread fell >100 ms behind its schedule
+  std::uint64_t rest_requests = 0;          // REST GETs answered, faults included
+  std::uint64_t rest_faults = 0;            // REST GETs answered 429/418 by fail_rest()
+  std::uint64_t close_frames_received = 0;  // WebSocket close frames from clients (graceful shutdowns)
 };
 
 // Every registered venue, each with its default symbols.
@@ -111,6 +113,9 @@ class ExchangeSim {
   std::vector<std::string> symbols(std::string_view venue) const;
   ExchangeSimStats stats() const;
   std::vector<ConnectionInfo> connections() const;
+  // CLOCK_MONOTONIC ns of every WebSocket upgrade accepted for `venue`, oldest first: the spacing of a
+  // client's connection attempts (what a venue's connection-attempt limit counts).
+  std::vector<std::int64_t> upgrade_times(std::string_view venue) const;
 
   // Fault injection, on one connection or on all (kAllConnections). Each returns how many connections it
   // reached; effects happen on the connections' threads within a few milliseconds.

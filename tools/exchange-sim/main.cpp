@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", config.seed, "random-walk seed")->capture_default_str();
   app.add_flag("--stamp-send-ns", config.stamp_send_ns,
-               "add \"sim_ns\" (CLOCK_MONOTONIC send time) to events");
+               "add \"sim_ns\" (CLOCK_MONOTONIC time the schedule emitted the frame) to events");
   app.add_option("--ping-interval-ms", ping_ms, "server ping interval")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

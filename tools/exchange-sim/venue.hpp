@@ -25,10 +25,12 @@
 
 namespace sigflow::tools {
 
-// The latency harness needs the simulator's send time inside each frame. It is written by the connection
-// thread right before the frame goes to the socket, not when the frame is rendered, so queueing inside the
-// simulator is not billed to the engine. Renderers reserve a fixed-width slot: the decimal CLOCK_MONOTONIC ns
-// value left-aligned and padded with spaces (JSON whitespace), so patching never moves any other byte.
+// The latency harness needs each frame's send time inside the frame. It is the time the generator's schedule
+// handed the frame to the connection (ClientConnection::enqueue), not the time the socket accepted it: an
+// engine that falls behind pushes back through TCP, and stamping at the socket would hide that wait
+// (coordinated omission). The generator runs in 1 ms ticks, so frames leave in bursts of one tick. Renderers
+// reserve a fixed-width slot: the decimal CLOCK_MONOTONIC ns value left-aligned and padded with spaces (JSON
+// whitespace), so patching never moves any other byte.
 inline constexpr std::string_view kSendStampKey = ",\"sim_ns\":";
 inline constexpr std::size_t kSendStampWidth = 20;
 inline constexpr std::size_t kNoSendStamp = static_cast<std::size_t>(-1);
