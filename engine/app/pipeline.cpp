@@ -117,10 +117,10 @@ void Pipeline::start() {
   try {
     feed_->start();
   } catch (...) {
+    status_thread_.reset();
     strategy_->stop();
     if (inference_) inference_->stop();
     writer_->stop();
-    status_thread_.reset();
     throw;
   }
   running_ = true;
@@ -129,11 +129,13 @@ void Pipeline::start() {
 void Pipeline::stop() {
   if (!running_) return;
   running_ = false;
+  // The status thread first: its readers walk the feed's connections, which the feed thread destroys as
+  // it stops.
+  if (status_thread_) status_thread_->stop();
   feed_->stop();
   strategy_->stop();
   if (inference_) inference_->stop();
   writer_->stop();
-  if (status_thread_) status_thread_->stop();
 }
 
 std::string Pipeline::status_line(std::int64_t now_ns) {

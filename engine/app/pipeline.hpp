@@ -67,8 +67,8 @@ class Pipeline {
   // else runs), then sink, strategy and feed. Throws when a thread cannot start (port in use, bad CPU,
   // io_uring unavailable), with nothing left running.
   void start();
-  // Stops feed (graceful WebSocket closes), then strategy (drains its rings), then sink (drains, flushes),
-  // then the status thread.
+  // Stops the status thread, then feed (graceful WebSocket closes), strategy (drains its rings) and sink
+  // (drains, flushes).
   void stop();
 
   // One status line (rates since the previous call). The status thread prints them when the config's
