@@ -108,14 +108,6 @@ inline std::uint64_t allocations_of(const std::vector<ThreadAllocations>& all, c
   return n;
 }
 
-// Every allocation of the process so far.
-inline std::uint64_t allocations() noexcept {
-  std::uint64_t n = g_uncounted.load(std::memory_order_relaxed);
-  const std::size_t slots = std::min(g_slot_count.load(), kMaxCountedThreads);
-  for (std::size_t i = 0; i < slots; ++i) n += g_slots[i].count.load(std::memory_order_relaxed);
-  return n;
-}
-
 }  // namespace sigflow::bench
 
 extern "C" {

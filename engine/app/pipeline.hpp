@@ -76,7 +76,6 @@ class Pipeline {
   std::string status_line(std::int64_t now_ns);
   // The bound metrics port (the ephemeral one for port 0) once started; 0 when metrics are off.
   std::uint16_t metrics_port() const noexcept { return status_thread_ ? status_thread_->metrics_port() : 0; }
-  const engine::MetricsRegistry& metrics() const noexcept { return metrics_; }
   PipelineTotals totals() const;
   const FeedThread& feed() const noexcept { return *feed_; }
   const strategies::StrategyCore& strategy_core() const noexcept { return strategy_->core(); }
