@@ -160,8 +160,6 @@ void register_inference(MetricsRegistry& r, const InferenceThread& inference,
                 }
                 return 1.0;
               });
-  r.add_gauge("sigflow_inference_in_flight", "Requests in flight", {},
-              [&client] { return static_cast<double>(client.in_flight()); });
   r.add_histogram("sigflow_inference_round_trip_seconds", "Request sent → response complete, any status", {},
                   c.round_trip);
   const StrategyThreadLatencies& tl = strategy.latencies();
