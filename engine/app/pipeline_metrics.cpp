@@ -13,6 +13,14 @@ namespace {
 using engine::MetricLabels;
 using engine::MetricsRegistry;
 
+// Registers unlabelled counters: most stages export theirs without labels.
+struct Unlabelled {
+  MetricsRegistry& registry;
+  void operator()(const char* name, const char* help, const engine::Counter& source) const {
+    registry.add_counter(name, help, {}, source);
+  }
+};
+
 MetricLabels venue_label(const std::string& venue) {
   return {{"venue", venue}};
 }
@@ -59,9 +67,7 @@ void register_feed(MetricsRegistry& r, const PipelineStages& s) {
 void register_strategy(MetricsRegistry& r, const PipelineStages& s) {
   const strategies::StrategyCore& core = s.strategy.core();
   const strategies::StrategyCounters& c = core.counters();
-  const auto counter = [&r](const char* name, const char* help, const engine::Counter& source) {
-    r.add_counter(name, help, {}, source);
-  };
+  const Unlabelled counter{r};
   counter("sigflow_strategy_frames_total", "Frames taken from the rings", c.frames);
   counter("sigflow_strategy_events_total", "Market events applied to an instrument", c.decoded_events);
   counter("sigflow_strategy_decode_errors_total", "Frames the decoder rejected", c.decode_errors);
@@ -120,9 +126,7 @@ void register_inference(MetricsRegistry& r, const InferenceThread& inference,
                         const StrategyThread& strategy) {
   const io::InferenceClient& client = inference.client();
   const io::InferenceCounters& c = client.counters();
-  const auto counter = [&r](const char* name, const char* help, const engine::Counter& source) {
-    r.add_counter(name, help, {}, source);
-  };
+  const Unlabelled counter{r};
   counter("sigflow_inference_jobs_total", "Prompt chunks submitted to the client", c.jobs_submitted);
   counter("sigflow_inference_jobs_refused_total", "Prompt chunks refused by a full client queue",
           c.jobs_refused);
@@ -176,9 +180,7 @@ void register_inference(MetricsRegistry& r, const InferenceThread& inference,
 
 void register_nats(MetricsRegistry& r, const NatsSignalSink& nats) {
   const io::nats::PublisherCounters& c = nats.counters();
-  const auto counter = [&r](const char* name, const char* help, const engine::Counter& source) {
-    r.add_counter(name, help, {}, source);
-  };
+  const Unlabelled counter{r};
   counter("sigflow_nats_published_total", "Signals handed to the JetStream publisher", c.published);
   counter("sigflow_nats_sent_total", "Messages sent, replays included", c.sent);
   counter("sigflow_nats_acked_total", "Messages JetStream acknowledged", c.acked);
