@@ -17,10 +17,13 @@
 #include "engine/app/pipeline.hpp"
 #include "engine/app/venue_wiring.hpp"
 #include "engine/clock.hpp"
+#include "tests/app/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 #include "tools/inference-sim/inference_sim.hpp"
 
 namespace {
+
+using sigflow::testing_support::wait_for;
 
 using sigflow::app::Pipeline;
 using sigflow::tools::ExchangeSim;
@@ -37,16 +40,6 @@ const std::vector<std::string> kSymbols{"BTCUSDT", "ETHUSDT", "SOLUSDT"};
 std::string temp_path(const char* name) {
   return (std::filesystem::temp_directory_path() / (std::string(name) + "-" + std::to_string(getpid())))
       .string();
-}
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 std::vector<nlohmann::json> read_lines(const std::string& path) {

@@ -16,10 +16,13 @@
 
 #include "engine/app/pipeline.hpp"
 #include "engine/app/venue_wiring.hpp"
+#include "tests/app/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 #include "tools/inference-sim/inference_sim.hpp"
 
 namespace {
+
+using sigflow::testing_support::wait_for;
 
 using sigflow::app::Pipeline;
 
@@ -43,16 +46,6 @@ std::string http_get(std::uint16_t port, const std::string& target) {
   }
   ::close(fd);
   return response;
-}
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 // The value of the first sample whose line starts with `series` followed by a space.

@@ -13,9 +13,12 @@
 #include <thread>
 
 #include "engine/app/venue_wiring.hpp"
+#include "tests/app/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace {
+
+using sigflow::testing_support::wait_for;
 
 using sigflow::app::Pipeline;
 using sigflow::tools::ExchangeSim;
@@ -40,17 +43,6 @@ sigflow::engine::Config demo_config(std::uint16_t port, const std::string& signa
   venue.reconnect.cap_ms = 500;
   config.venues.push_back(venue);
   return config;
-}
-
-// Waits (bounded) until pred() holds.
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 TEST(Pipeline, SimulatorToSignalsEveryInstrumentEveryCycle) {

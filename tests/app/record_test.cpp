@@ -15,10 +15,13 @@
 
 #include "engine/app/replay_command.hpp"
 #include "engine/app/venue_wiring.hpp"
+#include "tests/app/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace sigflow::app {
 namespace {
+
+using sigflow::testing_support::wait_for;
 
 const std::vector<std::string> kSymbols{"BTCUSDT", "ETHUSDT"};
 
@@ -29,16 +32,6 @@ engine::Config sim_config(std::uint16_t port) {
   config.ring.max_frames = 8192;
   config.venues.push_back(app::loopback_venue("binance-usdm", port, kSymbols));
   return config;
-}
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
 }
 
 std::string price_or_null(const strategies::PriceLevel* level) {

@@ -1,0 +1,18 @@
+#pragma once
+// The app tests' bounded wait: polls `pred` every 10 ms until it holds or `timeout` passes.
+#include <chrono>
+#include <thread>
+
+namespace sigflow::testing_support {
+
+template <class Pred>
+bool wait_for(Pred pred, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+}  // namespace sigflow::testing_support
