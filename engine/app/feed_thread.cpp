@@ -95,6 +95,8 @@ const FeedConnectionCounters* FeedThread::connection_counters(std::size_t index)
 
 FeedTotals FeedThread::totals() const noexcept {
   if (finished_.load(std::memory_order_acquire)) return final_totals_;
+  // Before ready_ the thread is still building the connections and the REST source.
+  if (ready_.load(std::memory_order_acquire) != 1) return {};
   FeedTotals t = connection_totals({});
   t.requests = requests_taken_.load();
   t.requests_dropped += requests_dropped_.load();
