@@ -47,14 +47,18 @@ inline std::atomic<std::uint64_t> g_uncounted{0};  // threads beyond kMaxCounted
 inline thread_local ThreadAllocationSlot* t_slot = nullptr;
 
 // SIGFLOW_ALLOC_TRACE=<thread name>: once the program arms it (g_trace_armed, e.g. after warm-up), every
-// 256th allocation on threads of that name prints its call stack to stderr, to find what allocates on a
-// path that should not.
+// 256th allocation (SIGFLOW_ALLOC_TRACE_EVERY=<n> to change) on threads of that name prints its call stack
+// to stderr, to find what allocates on a path that should not.
 inline std::atomic<bool> g_trace_armed{false};
 inline void trace_allocation() noexcept {
   static const char* const traced = std::getenv("SIGFLOW_ALLOC_TRACE");
+  static const std::uint64_t every = [] {
+    const char* n = std::getenv("SIGFLOW_ALLOC_TRACE_EVERY");
+    return n ? std::max<std::uint64_t>(1, std::strtoull(n, nullptr, 10)) : 256;
+  }();
   static thread_local bool inside = false;
   static thread_local std::uint64_t seen = 0;
-  if (!traced || inside || !g_trace_armed.load(std::memory_order_relaxed) || ++seen % 256 != 0) return;
+  if (!traced || inside || !g_trace_armed.load(std::memory_order_relaxed) || ++seen % every != 0) return;
   char name[16] = {};
   ::prctl(PR_GET_NAME, name);
   if (std::strncmp(name, traced, sizeof name) != 0) return;

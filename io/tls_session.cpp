@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <string>
 
@@ -152,6 +153,7 @@ bool TlsSession::start(std::string_view server_name) {
   }
   SSL_set_bio(ssl_, network_in_, network_out_);
   SSL_set_connect_state(ssl_);
+  reserve_input();
 
   if (is_ip_literal(server_name_)) {
     // RFC 6066 forbids IP literals in SNI; the certificate must list the address as an IP SAN instead.
@@ -172,10 +174,17 @@ bool TlsSession::start(std::string_view server_name) {
   return status_ != Status::kFailed;
 }
 
+void TlsSession::reserve_input() {
+  // A memory BIO grows to hold whatever it is given and never shrinks. Grown once here past the largest push
+  // (one receive plus the partial record left from the last), it takes every later push without a realloc.
+  static const std::array<char, kInputReserveBytes> kZeros{};
+  BIO_write(network_in_, kZeros.data(), static_cast<int>(kZeros.size()));
+  BIO_reset(network_in_);  // empties the BIO and keeps its buffer
+}
+
 void TlsSession::push_ciphertext(std::string_view bytes) {
   if (network_in_ == nullptr || bytes.empty()) return;
-  // A memory BIO grows to hold whatever it is given; reading every record out after each push keeps it at
-  // the size of one receive, so the steady state allocates nothing.
+  // Every record is read out after each push (see read()), so what the BIO holds stays within the reserve.
   BIO_write(network_in_, bytes.data(), static_cast<int>(bytes.size()));
 }
 

@@ -44,6 +44,10 @@ class TlsContext {
 
 class TlsSession {
  public:
+  // What the ciphertext input holds at most without growing: two receive buffers (16 KiB each) plus a partial
+  // TLS record (≤ 16 KiB + 256) left over from the last push, with room to spare.
+  static constexpr std::size_t kInputReserveBytes = 64 * 1024;
+
   enum class Status {
     kIdle,         // start() not called yet
     kHandshaking,  // more bytes must move before application data can
@@ -98,6 +102,7 @@ class TlsSession {
 
  private:
   void reset() noexcept;
+  void reserve_input();
   void fail_from_ssl(int ssl_result, const char* during);
   void fail(Failure failure, std::string message);
 

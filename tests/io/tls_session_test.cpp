@@ -10,6 +10,7 @@
 #include <string>
 
 #include "io/loopback_certs.hpp"
+#include "io/tls_allocator.hpp"
 
 namespace sigflow::io {
 namespace {
@@ -217,6 +218,30 @@ TEST_F(TlsSessionTest, RestartingDropsTheOldConnection) {
   ASSERT_TRUE(client.write("fresh"));
   second.push(take_all(client));
   EXPECT_EQ(second.read(), "fresh");
+}
+
+// OpenSSL 3.0 takes a heap block for every TLS 1.3 record it seals or opens; the block cache must serve all
+// of them once the first record has put a block in it (tls_allocator.hpp).
+TEST_F(TlsSessionTest, RecordsAfterTheFirstTakeNothingFromMalloc) {
+  ASSERT_TRUE(tls_allocator_installed());
+  TlsSession client(*context_);
+  MemoryServer server(*certs_);
+  open(client, server);
+  const std::string message(300, 'm');
+  char buf[1024];
+  const auto exchange = [&] {
+    server.write(message);
+    client.push_ciphertext(server.take());
+    return client.read(buf);
+  };
+  ASSERT_EQ(exchange(), message.size());
+  const TlsAllocatorThreadStats before = tls_allocator_thread_stats();
+  constexpr int kRecords = 1000;
+  for (int i = 0; i < kRecords; ++i) ASSERT_EQ(exchange(), message.size());
+  const TlsAllocatorThreadStats after = tls_allocator_thread_stats();
+  EXPECT_EQ(after.system_allocs, before.system_allocs);
+  // One block to seal each record on the server and one to open it on the client.
+  EXPECT_GE(after.cache_hits - before.cache_hits, 2u * kRecords);
 }
 
 TEST_F(TlsSessionTest, AnEmptyServerNameIsRefused) {
