@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/frame_ring.hpp"
+
 namespace sigflow::engine {
 namespace {
 
@@ -201,8 +203,8 @@ VenueConfig read_venue(TableReader& parent, const std::string& id, const toml::n
   if (venue.enabled && venue.symbols.empty())
     reader.fail(reader.table().get("symbols"), "symbols", "an enabled venue needs at least one symbol");
   venue.ca_file = reader.value<std::string>("ca_file", "");
-  venue.max_message_bytes =
-      static_cast<std::size_t>(reader.positive("max_message_bytes", 1 << 20, std::int64_t{64} << 20));
+  venue.max_message_bytes = static_cast<std::size_t>(
+      reader.positive("max_message_bytes", 1 << 20, static_cast<std::int64_t>(kMaxFrameBytes)));
   venue.connect_timeout_ms = reader.positive("connect_timeout_ms", 5'000, 120'000);
   venue.silent_timeout_ms = reader.positive("silent_timeout_ms", 30'000, 3'600'000);
   if (const toml::table* reconnect = reader.subtable("reconnect")) {

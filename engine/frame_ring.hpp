@@ -40,6 +40,9 @@ namespace sigflow::engine {
 // so that the engine does not depend on simdjson.
 inline constexpr std::size_t kFramePadding = 64;
 
+// The largest frame a feed can be configured to accept (a venue's max_message_bytes).
+inline constexpr std::size_t kMaxFrameBytes = std::size_t{64} << 20;
+
 struct FrameView {
   std::uint32_t conn_id = 0;
   std::int64_t recv_ns = 0;

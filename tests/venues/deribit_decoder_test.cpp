@@ -8,6 +8,7 @@
 #include <string>
 
 #include "io/venues/deribit/json_number.hpp"
+#include "io/venues/frame_parser.hpp"
 #include "io/venues/venue_decoder.hpp"
 #include "tests/venues/deribit_test_support.hpp"
 
@@ -335,6 +336,27 @@ TEST(DeribitDecoder, LiquidationTradesAlsoGiveLiquidations) {
       EXPECT_EQ(l.event.exchange_ts_ns, 1700000000123 * kMs);
     }
   }
+}
+
+// A 100 ms trade batch in a liquidation cascade can pass the parser's 1 MiB reserve; the WebSocket accepts
+// frames up to max_message_bytes, so the decoder must too (it grows its parser once).
+TEST(DeribitDecoder, ATradeBatchLargerThanTheParsersReserveDecodes) {
+  constexpr int kTrades = 9000;
+  std::string text =
+      R"({"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.100ms","data":[)";
+  for (int i = 0; i < kTrades; ++i) {
+    if (i > 0) text += ',';
+    text += R"({"trade_seq":)" + std::to_string(i) + R"(,"trade_id":")" + std::to_string(500000 + i) +
+            R"(","timestamp":1700000000123,"tick_direction":1,"price":92294.5,"mark_price":92290.1,)"
+            R"("instrument_name":"BTC-PERPETUAL","index_price":92288.9,"direction":"sell","amount":10.0})";
+  }
+  text += "]}}";
+  ASSERT_GT(text.size(), kReservedParserBytes);
+  Decoder decoder;
+  RecordingSink sink;
+  ASSERT_TRUE(decode_text(decoder, text, sink)) << decoder.error_message();
+  ASSERT_EQ(sink.events.size(), static_cast<std::size_t>(kTrades));
+  EXPECT_EQ(sink.events.back().event.trade.trade_id, 500000u + kTrades - 1);
 }
 
 TEST(DeribitDecoder, OptionTickerWithNullsAndOneSidedBook) {

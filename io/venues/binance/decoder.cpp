@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "io/venues/frame_parser.hpp"
+
 namespace sigflow::io::binance {
 
 static_assert(engine::kFramePadding >= simdjson::SIMDJSON_PADDING,
@@ -47,11 +49,6 @@ constexpr std::int64_t kNsPerMs = 1'000'000;
 // Millisecond timestamps above this do not fit in int64 nanoseconds (year 2262). A venue never sends one; a
 // corrupted or hostile frame may, and multiplying it would be undefined behaviour.
 constexpr std::int64_t kMaxTimestampMs = INT64_MAX / kNsPerMs;
-
-// Simdjson's parser grows its buffers to the largest document it has seen. Reserving this much at
-// construction keeps WebSocket frames (at most a few KiB) from ever allocating; only a larger REST body
-// grows it, once.
-constexpr std::size_t kInitialParserCapacity = 1u << 20;
 
 // The fields of one Binance message, gathered in a single pass over the object (key order is not
 // guaranteed) and interpreted once the event type is known. Keys mean different things in different
@@ -172,13 +169,9 @@ bool is_ignored_type(std::string_view type) noexcept {
 struct Decoder::State {
   explicit State(DecoderLimits l)
       : limits(l),
-        parser(std::max(l.max_rest_body_bytes, kInitialParserCapacity)),
+        parser(make_frame_parser(std::max(l.max_rest_body_bytes, engine::kMaxFrameBytes))),
         bids(new PriceLevel[l.max_levels_per_side]),
-        asks(new PriceLevel[l.max_levels_per_side]) {
-    if (parser.allocate(kInitialParserCapacity) != simdjson::SUCCESS) {
-      // Not fatal: the parser retries the allocation when the first document arrives.
-    }
-  }
+        asks(new PriceLevel[l.max_levels_per_side]) {}
 
   DecoderLimits limits;
   od::parser parser;

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "engine/frame_ring.hpp"
+#include "io/venues/frame_parser.hpp"
 
 namespace sigflow::io::bybit {
 
@@ -55,10 +56,6 @@ constexpr std::int64_t kNsPerMs = 1'000'000;
 // Millisecond timestamps above this do not fit in int64 nanoseconds; only a corrupted frame sends one, and
 // multiplying it would be undefined behaviour.
 constexpr std::int64_t kMaxTimestampMs = INT64_MAX / kNsPerMs;
-
-// The parser grows to the largest document it has seen; reserving this much at construction means no frame
-// (an orderbook.1000 snapshot is about 50 KB) ever allocates on the strategy thread.
-constexpr std::size_t kParserCapacity = 1u << 20;
 
 enum class Channel : std::uint8_t { kUnknown, kBook, kTrade, kTicker, kLiquidation, kIgnored };
 
@@ -178,14 +175,10 @@ struct Frame {
 struct Decoder::State {
   explicit State(DecoderLimits l)
       : limits(l),
-        parser(kParserCapacity),
+        parser(make_frame_parser()),
         bids(new PriceLevel[std::max<std::size_t>(l.max_levels_per_side, 1)]),
         asks(new PriceLevel[std::max<std::size_t>(l.max_levels_per_side, 1)]),
-        items(new Item[std::max<std::size_t>(l.max_items_per_frame, 1)]) {
-    if (parser.allocate(kParserCapacity) != simdjson::SUCCESS) {
-      // Not fatal: the parser retries the allocation when the first document arrives.
-    }
-  }
+        items(new Item[std::max<std::size_t>(l.max_items_per_frame, 1)]) {}
 
   DecoderLimits limits;
   od::parser parser;

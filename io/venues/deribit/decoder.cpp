@@ -8,6 +8,7 @@
 
 #include "engine/frame_ring.hpp"
 #include "io/venues/deribit/json_number.hpp"
+#include "io/venues/frame_parser.hpp"
 
 namespace sigflow::io::deribit {
 
@@ -47,10 +48,6 @@ namespace {
 constexpr std::int64_t kNsPerMs = 1'000'000;
 // Millisecond timestamps above this do not fit in int64 nanoseconds; only a corrupted frame sends one.
 constexpr std::int64_t kMaxTimestampMs = INT64_MAX / kNsPerMs;
-
-// Frames are a few KiB at most (feeds.md §5: Deribit book frames ≤ 1 KB in the capture, snapshots of
-// liquid books tens of KB); reserving this much keeps the parser from allocating on the per-frame path.
-constexpr std::size_t kInitialParserCapacity = 1u << 20;
 
 // Keys are compared raw: no Deribit key contains an escape, and an escaped key simply matches nothing.
 // simdjson's first stage has validated the buffer, so the closing quote exists.
@@ -215,13 +212,9 @@ std::string_view field_name(std::uint32_t bit) noexcept {
 struct Decoder::State {
   explicit State(DecoderLimits l)
       : limits(l),
-        parser(kInitialParserCapacity),
+        parser(make_frame_parser()),
         bids(new PriceLevel[l.max_levels_per_side]),
-        asks(new PriceLevel[l.max_levels_per_side]) {
-    if (parser.allocate(kInitialParserCapacity) != simdjson::SUCCESS) {
-      // Not fatal: the parser retries the allocation when the first document arrives.
-    }
-  }
+        asks(new PriceLevel[l.max_levels_per_side]) {}
 
   DecoderLimits limits;
   od::parser parser;

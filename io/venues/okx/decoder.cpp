@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "engine/frame_ring.hpp"
+#include "io/venues/frame_parser.hpp"
 
 namespace sigflow::io::okx {
 
@@ -52,10 +53,6 @@ constexpr std::int64_t kNsPerMs = 1'000'000;
 // Millisecond timestamps above this do not fit in int64 nanoseconds (year 2262); only a corrupted or
 // hostile frame sends one, and multiplying it would be undefined behaviour.
 constexpr std::int64_t kMaxTimestampMs = INT64_MAX / kNsPerMs;
-
-// A 400-level snapshot is about 25 KB. Reserving this much at construction keeps every frame from
-// allocating inside simdjson.
-constexpr std::size_t kParserCapacity = 1u << 20;
 
 enum class Channel : std::uint8_t {
   kUnknown,
@@ -255,13 +252,9 @@ struct Frame {
 struct Decoder::State {
   explicit State(DecoderLimits l)
       : limits(l),
-        parser(kParserCapacity),
+        parser(make_frame_parser()),
         bids(new PriceLevel[l.max_levels_per_side]),
-        asks(new PriceLevel[l.max_levels_per_side]) {
-    if (parser.allocate(kParserCapacity) != simdjson::SUCCESS) {
-      // Not fatal: the parser retries the allocation when the first document arrives.
-    }
-  }
+        asks(new PriceLevel[l.max_levels_per_side]) {}
 
   DecoderLimits limits;
   od::parser parser;
