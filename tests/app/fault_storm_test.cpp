@@ -352,8 +352,11 @@ TEST_F(FaultStormTest, ASlowStrategyDropsFramesAndResyncsTheBooksInsteadOfLeavin
   ASSERT_EQ(venues.size(), 2u);
   start_sims(venues, 4000);
   engine::Config config = base_config("sigflow-slow-strategy");
-  config.ring.arena_bytes = 1u << 20;
-  config.ring.max_frames = 256;
+  // Small enough to fill within seconds of the slow drain below, large enough (half a second of the
+  // simulator's 4k frames/s) that the strategy thread, back at speed, outruns it even on a crowded machine
+  // where it may wait tens of milliseconds for a core.
+  config.ring.arena_bytes = 2u << 20;
+  config.ring.max_frames = 2048;
   pipeline_ = std::make_unique<Pipeline>(config, sim_->ca_pem());
   pipeline_->start();
   const std::size_t connections = pipeline_->feed().connection_count();
@@ -362,7 +365,7 @@ TEST_F(FaultStormTest, ASlowStrategyDropsFramesAndResyncsTheBooksInsteadOfLeavin
   ASSERT_TRUE(wait_until_settled([&] { return pipeline_->totals().resync_requests; }, 1s, 20s));
 
   // 100 ms per drained batch of at most 256 frames: ~2.5k frames/s, under the simulator's 4k, so the ring
-  // fills.
+  // fills in about 1.5 s.
   pipeline_->strategy().set_drain_delay_ns(100'000'000);
   ASSERT_TRUE(wait_for([&] { return pipeline_->totals().loss_resyncs >= 2; }, 20s))
       << "ring drops " << pipeline_->totals().ring_frame_drops << ", frame losses "
