@@ -13,10 +13,12 @@
 #include "engine/app/inference_thread.hpp"
 #include "engine/app/strategy_thread.hpp"
 #include "engine/clock.hpp"
+#include "tests/app/wait_for.hpp"
 
 namespace {
 
 using namespace sigflow;
+using sigflow::testing_support::wait_for;
 
 constexpr std::int64_t kCycleNs = 50'000'000;
 
@@ -49,16 +51,6 @@ PromptJob parse_job(std::string_view bytes) {
     bytes.remove_prefix(item.line_size);
   }
   return job;
-}
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
 }
 
 class InferenceStrategyTest : public testing::Test {

@@ -1,12 +1,12 @@
 #pragma once
-// The app tests' bounded wait: polls `pred` every 10 ms until it holds or `timeout` passes.
+// The tests' bounded wait (app and nats): polls `pred` every 10 ms until it holds or `timeout` passes.
 #include <chrono>
 #include <thread>
 
 namespace sigflow::testing_support {
 
 template <class Pred>
-bool wait_for(Pred pred, std::chrono::seconds timeout) {
+bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred()) {
     if (std::chrono::steady_clock::now() > deadline) return false;

@@ -16,6 +16,7 @@
 #include "engine/app/venue_wiring.hpp"
 #include "engine/shard.hpp"
 #include "io/nats/jetstream_consumer.hpp"
+#include "tests/app/wait_for.hpp"
 #include "tests/nats/nats_server.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
@@ -24,16 +25,7 @@ namespace {
 using sigflow::app::Pipeline;
 using sigflow::testing::NatsServer;
 using sigflow::testing::TempDir;
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
+using sigflow::testing_support::wait_for;
 
 using Key = std::pair<std::string, std::string>;  // venue, symbol
 
