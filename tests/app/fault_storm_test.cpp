@@ -25,6 +25,8 @@
 #include "engine/app/venue_wiring.hpp"
 #include "engine/clock.hpp"
 #include "io/venues/venue_protocol.hpp"
+#include "tests/app/served_venues.hpp"
+#include "tests/app/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 #include "tools/exchange-sim/venues.hpp"
 #include "tools/inference-sim/inference_sim.hpp"
@@ -34,22 +36,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> served_venues() {
-  std::vector<std::string> ids;
-  for (const std::string& id : tools::sim_venue_ids())
-    if (io::find_protocol(id)) ids.push_back(id);
-  return ids;
-}
-
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using testing_support::served_venues;
+using testing_support::wait_for;
 
 // The open descriptors, each as "fd -> target".
 std::set<std::string> open_fds() {

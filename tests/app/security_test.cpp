@@ -21,6 +21,7 @@
 #include "engine/app/record_command.hpp"
 #include "engine/app/venue_wiring.hpp"
 #include "engine/secret_bytes.hpp"
+#include "tests/engine/vm_flags.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace sigflow::app {
@@ -40,24 +41,6 @@ std::string read_file(const std::string& path) {
   return out.str();
 }
 
-// The VmFlags line of the mapping holding `p`, from /proc/self/smaps.
-std::string vm_flags_of(const void* p) {
-  const auto address = reinterpret_cast<std::uintptr_t>(p);
-  std::ifstream smaps("/proc/self/smaps");
-  bool inside = false;
-  for (std::string line; std::getline(smaps, line);) {
-    std::uintptr_t begin = 0, end = 0;
-    char dash = 0;
-    std::istringstream head(line);
-    if (head >> std::hex >> begin >> dash >> end && dash == '-') {
-      inside = address >= begin && address < end;
-      continue;
-    }
-    if (inside && line.rfind("VmFlags:", 0) == 0) return line + " ";
-  }
-  return {};
-}
-
 // A venue of the simulator's whose WebSocket URL is turned into plaintext.
 engine::VenueConfig plaintext_okx(bool allow_insecure) {
   engine::VenueConfig venue = loopback_venue("okx", 9, {"BTC-USDT"});
@@ -75,8 +58,8 @@ TEST(Security, ApiKeyIsReadIntoAPageLeftOutOfCoreDumps) {
   ASSERT_TRUE(read_api_key(c, key, problem)) << problem;
   ::unsetenv(kKeyEnv);
   EXPECT_EQ(key.view(), kKey);
-  const std::string flags = vm_flags_of(key.view().data());
-  EXPECT_NE(flags.find(" dd "), std::string::npos) << "the key's page is not MADV_DONTDUMP: " << flags;
+  const std::string flags = testing_support::vm_flags_of(key.view().data());
+  EXPECT_TRUE(testing_support::has_vm_flag(flags, "dd")) << "the key's page is not MADV_DONTDUMP: " << flags;
 }
 
 TEST(Security, ForbidCoreDumpsMakesTheProcessUndumpable) {

@@ -17,6 +17,8 @@
 
 #include "engine/app/pipeline.hpp"
 #include "engine/app/venue_wiring.hpp"
+#include "tests/app/served_venues.hpp"
+#include "tests/app/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 #include "tools/exchange-sim/venues.hpp"
 
@@ -25,21 +27,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> served_venues() {
-  std::vector<std::string> ids;
-  for (const std::string& id : tools::sim_venue_ids())
-    if (io::find_protocol(id)) ids.push_back(id);
-  return ids;
-}
+using testing_support::served_venues;
 
+// Polled every 2 ms: the Retry-After bound below allows one poll of slack.
 template <class Pred>
 bool wait_for(Pred pred, std::chrono::milliseconds timeout = 15s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
+  return testing_support::wait_for(pred, timeout, 2ms);
 }
 
 class VenueFeed : public testing::TestWithParam<std::string> {
