@@ -17,10 +17,11 @@ namespace {
 struct CheckingSink final : sigflow::io::EventSink {
   void on_event(const sigflow::io::MarketEvent& e) noexcept override {
     if (e.kind == sigflow::io::EventKind::kNone) std::abort();
-    for (const auto& level : e.snapshot.bids) sum += level.price.mantissa();
-    for (const auto& level : e.snapshot.asks) sum += level.size.mantissa();
+    for (const auto& level : e.snapshot.bids) sum += static_cast<std::uint64_t>(level.price.mantissa());
+    for (const auto& level : e.snapshot.asks) sum += static_cast<std::uint64_t>(level.size.mantissa());
   }
-  std::int64_t sum = 0;
+  // Unsigned: fuzzed mantissas are as large as a Decimal allows, and a signed sum of them overflows (UB).
+  std::uint64_t sum = 0;
 };
 
 }  // namespace

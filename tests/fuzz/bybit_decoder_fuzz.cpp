@@ -15,20 +15,21 @@ class CheckingSink final : public sigflow::io::EventSink {
  public:
   void on_event(const sigflow::io::MarketEvent& e) noexcept override {
     // Touch every level so that ASan sees a span pointing outside the decoder's storage.
-    std::int64_t sum = 0;
+    // Unsigned: fuzzed mantissas are as large as a Decimal allows, and a signed sum of them overflows (UB).
+    std::uint64_t sum = 0;
     if (e.kind == sigflow::io::EventKind::kBookSnapshot) {
-      for (const auto& l : e.snapshot.bids) sum += l.price.mantissa();
-      for (const auto& l : e.snapshot.asks) sum += l.size.mantissa();
+      for (const auto& l : e.snapshot.bids) sum += static_cast<std::uint64_t>(l.price.mantissa());
+      for (const auto& l : e.snapshot.asks) sum += static_cast<std::uint64_t>(l.size.mantissa());
     } else if (e.kind == sigflow::io::EventKind::kBookDelta) {
-      for (const auto& l : e.delta.bids) sum += l.price.mantissa();
-      for (const auto& l : e.delta.asks) sum += l.size.mantissa();
+      for (const auto& l : e.delta.bids) sum += static_cast<std::uint64_t>(l.price.mantissa());
+      for (const auto& l : e.delta.asks) sum += static_cast<std::uint64_t>(l.size.mantissa());
     }
-    for (char c : e.symbol) sum += c;
-    for (char c : e.stream) sum += c;
-    for (char c : e.error.message) sum += c;
+    for (char c : e.symbol) sum += static_cast<unsigned char>(c);
+    for (char c : e.stream) sum += static_cast<unsigned char>(c);
+    for (char c : e.error.message) sum += static_cast<unsigned char>(c);
     checksum += sum;
   }
-  std::int64_t checksum = 0;
+  std::uint64_t checksum = 0;
 };
 
 void decode(sigflow::io::bybit::Decoder& decoder, std::string frame, CheckingSink& sink) {

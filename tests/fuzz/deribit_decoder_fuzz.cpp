@@ -3,6 +3,7 @@
 // event (a book event whose level spans exceed what the frame could carry).
 #include <cstdint>
 #include <cstdlib>
+#include <span>
 #include <string>
 
 #include "engine/frame_ring.hpp"
@@ -21,11 +22,15 @@ class CheckingSink final : public sigflow::io::EventSink {
       std::abort();
     if (e.kind == EventKind::kBookDelta && (e.delta.bids.size() + e.delta.asks.size()) > max_levels)
       std::abort();
-    // Touch every level so that ASan sees a dangling span.
-    for (const auto& l : e.kind == EventKind::kBookDelta ? e.delta.bids : e.snapshot.bids)
-      sum += l.price.mantissa() + l.size.mantissa();
+    // Touch every level of a book event so that ASan sees a dangling span. Unsigned: fuzzed mantissas are as
+    // large as a Decimal allows, and a signed sum of them overflows (UB).
+    std::span<const sigflow::io::PriceLevel> bids;
+    if (e.kind == EventKind::kBookDelta) bids = e.delta.bids;
+    if (e.kind == EventKind::kBookSnapshot) bids = e.snapshot.bids;
+    for (const auto& l : bids)
+      sum += static_cast<std::uint64_t>(l.price.mantissa()) + static_cast<std::uint64_t>(l.size.mantissa());
   }
-  std::int64_t sum = 0;
+  std::uint64_t sum = 0;
 };
 
 }  // namespace
