@@ -13,6 +13,9 @@
 
 namespace sigflow::io {
 
+static_assert(engine::kFramePadding >= simdjson::SIMDJSON_PADDING,
+              "FrameRing padding must cover simdjson's padding contract: frames are parsed in place");
+
 inline constexpr std::size_t kReservedParserBytes = std::size_t{1} << 20;
 
 inline simdjson::ondemand::parser make_frame_parser(std::size_t max_document_bytes = engine::kMaxFrameBytes) {

@@ -7,40 +7,25 @@
 #include <utility>
 
 #include "io/venues/frame_parser.hpp"
+#include "io/venues/json_fields.hpp"
 
 namespace sigflow::io::binance {
 
-static_assert(engine::kFramePadding >= simdjson::SIMDJSON_PADDING,
-              "FrameRing padding must cover simdjson's padding contract: frames are parsed in place");
-
 namespace od = simdjson::ondemand;
+using json_fields::is_type_error;
+using json_fields::raw_text;
 
 std::string_view to_string(DecodeError error) noexcept {
   switch (error) {
-    case DecodeError::kNone:
-      return "none";
-    case DecodeError::kEmptyFrame:
-      return "empty_frame";
-    case DecodeError::kInvalidJson:
-      return "invalid_json";
-    case DecodeError::kNotAnObject:
-      return "not_an_object";
-    case DecodeError::kWrongType:
-      return "wrong_type";
-    case DecodeError::kBadDecimal:
-      return "bad_decimal";
-    case DecodeError::kMissingField:
-      return "missing_field";
-    case DecodeError::kTooManyLevels:
-      return "too_many_levels";
     case DecodeError::kUnknownEventType:
       return "unknown_event_type";
     case DecodeError::kMissingStream:
       return "missing_stream";
     case DecodeError::kFrameTooLarge:
       return "frame_too_large";
+    default:
+      return json_fields::common_error_name(error);
   }
-  return "invalid";
 }
 
 namespace {
@@ -118,19 +103,6 @@ struct Fields {
   std::string_view liq_status;
 };
 
-// Keys are compared in their raw form: no Binance key contains an escape, and a key that does simply
-// matches nothing (it is skipped like any unknown key). The buffer is validated by simdjson's first stage,
-// so a closing quote exists.
-std::string_view raw_text(const char* start) noexcept {
-  const char* end = start;
-  while (*end != '"') ++end;
-  return {start, static_cast<std::size_t>(end - start)};
-}
-
-bool is_type_error(simdjson::error_code e) noexcept {
-  return e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE;
-}
-
 // Returns the N of a top-N partial depth stream ("btcusdt@depth20@100ms" → 20), 0 otherwise.
 int partial_depth(std::string_view stream) noexcept {
   const std::size_t at = stream.find("@depth");
@@ -166,7 +138,7 @@ bool is_ignored_type(std::string_view type) noexcept {
 
 }  // namespace
 
-struct Decoder::State {
+struct Decoder::State : json_fields::FieldReaders<Decoder::State, Fields> {
   explicit State(DecoderLimits l)
       : limits(l),
         parser(make_frame_parser(std::max(l.max_rest_body_bytes, engine::kMaxFrameBytes))),
@@ -180,19 +152,13 @@ struct Decoder::State {
   std::unique_ptr<char[]> rest_buffer;
   std::size_t rest_capacity = 0;
   char symbol_buffer[32] = {};
-  char error[192] = {};
-  std::size_t error_length = 0;
+  json_fields::ErrorText<192> error;
 
   // ---- errors ----
 
   DecodeError fail(DecodeError code, std::string_view a, std::string_view b = {}, std::string_view c = {},
                    std::string_view d = {}) noexcept {
-    error_length = 0;
-    for (std::string_view part : {a, b, c, d}) {
-      const std::size_t n = std::min(part.size(), sizeof(error) - error_length);
-      if (n != 0) std::memcpy(error + error_length, part.data(), n);
-      error_length += n;
-    }
+    error.set({a, b, c, d});
     return code;
   }
 
@@ -203,25 +169,14 @@ struct Decoder::State {
 
   // ---- field readers: a JSON-level error aborts the decode, a type mismatch is recorded in `f.bad` ----
 
-  static void mark_bad(Fields& f, std::uint64_t bit, DecodeError why, std::string_view key) noexcept {
-    f.bad |= bit;
-    if (f.bad_error == DecodeError::kNone) {
-      f.bad_error = why;
-      f.bad_key = key;
-    }
-  }
-
   // A decimal string into `out`. Broken JSON is an error; a wrong type or a malformed decimal marks the field
   // bad (and leaves `parsed` false) so that the event builder reports it only if the event needs the field.
   DecodeError parse_decimal(od::value& v, Fields& f, std::uint64_t bit, std::string_view key, Decimal& out,
                             bool& parsed) noexcept {
     parsed = false;
     od::raw_json_string raw;
-    if (auto e = v.get_raw_json_string().get(raw)) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, bit, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
+    bool got = false;
+    if (auto r = read_value(v, f, bit, key, raw, got); !got) return r;
     const auto decimal = Decimal::parse(raw_text(raw.raw()));
     if (!decimal) {
       mark_bad(f, bit, DecodeError::kBadDecimal, key);
@@ -240,57 +195,19 @@ struct Decoder::State {
     return DecodeError::kNone;
   }
 
-  template <class Int>
-  DecodeError read_integer(od::value& v, Fields& f, std::uint64_t bit, std::string_view key,
-                           Int& out) noexcept {
-    simdjson::error_code e;
-    if constexpr (std::is_signed_v<Int>) {
-      e = v.get_int64().get(out);
-    } else {
-      e = v.get_uint64().get(out);
-    }
-    if (e) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, bit, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
-    f.seen |= bit;
-    return DecodeError::kNone;
-  }
-
-  DecodeError read_text(od::value& v, Fields& f, std::uint64_t bit, std::string_view key,
-                        std::string_view& out) noexcept {
-    od::raw_json_string raw;
-    if (auto e = v.get_raw_json_string().get(raw)) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, bit, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
-    out = raw_text(raw.raw());
-    f.seen |= bit;
-    return DecodeError::kNone;
-  }
-
   // [[price, size, ...], ...] with both as decimal strings; extra elements (other venues' order counts)
   // are skipped.
   DecodeError read_levels(od::value& v, Fields& f, std::uint64_t bit, std::string_view key,
                           PriceLevel* storage, std::size_t& count) noexcept {
     od::array levels;
-    if (auto e = v.get_array().get(levels)) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, bit, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
+    bool got = false;
+    if (auto r = read_value(v, f, bit, key, levels, got); !got) return r;
     count = 0;
     for (auto level_result : levels) {
       od::value level_value;
       if (auto e = std::move(level_result).get(level_value)) return fail_json(e, key);
       od::array level;
-      if (auto e = level_value.get_array().get(level)) {
-        if (!is_type_error(e)) return fail_json(e, key);
-        mark_bad(f, bit, DecodeError::kWrongType, key);
-        return DecodeError::kNone;
-      }
+      if (auto r = read_value(level_value, f, bit, key, level, got); !got) return r;
       if (count == limits.max_levels_per_side)
         return fail(DecodeError::kTooManyLevels, key, ": too many levels");
       Decimal parts[2];
@@ -415,12 +332,9 @@ struct Decoder::State {
         r = read_integer(v, f, Fields::kCode, key, f.code);
       } else if (key == "msg") {
         // Unescaped: error messages are free text. The view lives in the parser's string buffer.
-        if (auto e = v.get_string().get(f.msg)) {
-          if (!is_type_error(e)) return fail_json(e, key);
-          mark_bad(f, Fields::kMsg, DecodeError::kWrongType, key);
-        } else {
-          f.seen |= Fields::kMsg;
-        }
+        bool got = false;
+        r = read_value(v, f, Fields::kMsg, key, f.msg, got);
+        if (got) f.seen |= Fields::kMsg;
       }
       if (r != DecodeError::kNone) return r;
     }
@@ -469,23 +383,17 @@ struct Decoder::State {
   }
 
   DecodeError scan_maker(od::value& v, Fields& f, std::string_view key) noexcept {
-    if (auto e = v.get_bool().get(f.maker)) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, Fields::kMaker, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
-    f.seen |= Fields::kMaker;
-    return DecodeError::kNone;
+    bool got = false;
+    const DecodeError r = read_value(v, f, Fields::kMaker, key, f.maker, got);
+    if (got) f.seen |= Fields::kMaker;
+    return r;
   }
 
   // Funding rate: a decimal string, or "" for contracts without funding (delivery futures).
   DecodeError scan_funding(od::value& v, Fields& f, std::string_view key) noexcept {
     od::raw_json_string raw;
-    if (auto e = v.get_raw_json_string().get(raw)) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, Fields::kFunding, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
+    bool got = false;
+    if (auto r = read_value(v, f, Fields::kFunding, key, raw, got); !got) return r;
     const std::string_view text = raw_text(raw.raw());
     f.seen |= Fields::kFunding;
     if (text.empty()) return DecodeError::kNone;
@@ -804,7 +712,7 @@ struct Decoder::State {
     out.exchange_ts_ns = 0;
     out.event_ts_ns = 0;
     out.recv_ns = recv_ns;
-    error_length = 0;
+    error.clear();
     if (length == 0) return fail(DecodeError::kEmptyFrame, "empty frame");
 
     od::document doc;
@@ -826,16 +734,8 @@ struct Decoder::State {
   DecodeError fail_not_object(od::document& doc) noexcept {
     od::json_type type;
     if (auto e = doc.type().get(type)) return fail_json(e, "document");
-    simdjson::error_code e = simdjson::SUCCESS;
-    if (type == od::json_type::null) {
-      bool is_null = false;
-      e = doc.is_null().get(is_null);
-      if (!e && !is_null) e = simdjson::INCORRECT_TYPE;
-    } else if (type == od::json_type::boolean) {
-      bool ignored = false;
-      e = doc.get_bool().get(ignored);
-    }
-    if (e) return fail(DecodeError::kInvalidJson, "document: not valid JSON");
+    if (json_fields::is_broken_literal(doc, type))
+      return fail(DecodeError::kInvalidJson, "document: not valid JSON");
     return fail(DecodeError::kNotAnObject, "top-level value is not an object");
   }
 
@@ -912,7 +812,7 @@ DecodeError Decoder::State::finish_rest_depth(DecodeError r, std::string_view sy
 }
 
 std::string_view Decoder::error_message() const noexcept {
-  return {state_->error, state_->error_length};
+  return state_->error.view();
 }
 
 }  // namespace sigflow::io::binance

@@ -4,38 +4,21 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <initializer_list>
 #include <optional>
 
 #include "engine/frame_ring.hpp"
 #include "io/venues/frame_parser.hpp"
+#include "io/venues/json_fields.hpp"
 
 namespace sigflow::io::bybit {
 
-static_assert(engine::kFramePadding >= simdjson::SIMDJSON_PADDING,
-              "FrameRing padding must cover simdjson's padding contract: frames are parsed in place");
-
 namespace od = simdjson::ondemand;
+using json_fields::is_type_error;
+using json_fields::raw_text;
 
 std::string_view to_string(DecodeError error) noexcept {
   switch (error) {
-    case DecodeError::kNone:
-      return "none";
-    case DecodeError::kEmptyFrame:
-      return "empty_frame";
-    case DecodeError::kInvalidJson:
-      return "invalid_json";
-    case DecodeError::kNotAnObject:
-      return "not_an_object";
-    case DecodeError::kWrongType:
-      return "wrong_type";
-    case DecodeError::kBadDecimal:
-      return "bad_decimal";
-    case DecodeError::kMissingField:
-      return "missing_field";
-    case DecodeError::kTooManyLevels:
-      return "too_many_levels";
     case DecodeError::kTooManyItems:
       return "too_many_items";
     case DecodeError::kUnknownTopic:
@@ -46,8 +29,9 @@ std::string_view to_string(DecodeError error) noexcept {
       return "bad_value";
     case DecodeError::kNoRestSnapshot:
       return "no_rest_snapshot";
+    default:
+      return json_fields::common_error_name(error);
   }
-  return "invalid";
 }
 
 namespace {
@@ -100,19 +84,6 @@ TopicInfo classify(std::string_view topic) noexcept {
       info.channel = Channel::kIgnored;
   }
   return info;
-}
-
-// Keys, decimals and symbols are compared and parsed in their raw form: none of Bybit's contains an escape,
-// and one that did would fail Decimal::parse or match no key. The buffer passed simdjson's first stage, so
-// the closing quote exists.
-std::string_view raw_text(const char* start) noexcept {
-  const char* end = start;
-  while (*end != '"') ++end;
-  return {start, static_cast<std::size_t>(end - start)};
-}
-
-bool is_type_error(simdjson::error_code e) noexcept {
-  return e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE;
 }
 
 std::optional<std::uint64_t> parse_unsigned(std::string_view text) noexcept {
@@ -188,18 +159,12 @@ struct Decoder::State {
   Frame f;
   MarketEvent event;
   DecodeError last = DecodeError::kNone;
-  char error[224] = {};
-  std::size_t error_length = 0;
+  json_fields::ErrorText<224> error;
 
   // ---- errors ----
 
   DecodeError fail(DecodeError code, std::initializer_list<std::string_view> parts) noexcept {
-    error_length = 0;
-    for (std::string_view part : parts) {
-      const std::size_t n = std::min(part.size(), sizeof(error) - error_length);
-      if (n != 0) std::memcpy(error + error_length, part.data(), n);
-      error_length += n;
-    }
+    error.set(parts);
     last = code;
     return code;
   }
@@ -647,22 +612,14 @@ struct Decoder::State {
     od::json_type type;
     if (auto e = doc.type().get(type))
       return fail(DecodeError::kInvalidJson, {"document: ", simdjson::error_message(e)});
-    simdjson::error_code e = simdjson::SUCCESS;
-    if (type == od::json_type::null) {
-      bool is_null = false;
-      e = doc.is_null().get(is_null);
-      if (!e && !is_null) e = simdjson::INCORRECT_TYPE;
-    } else if (type == od::json_type::boolean) {
-      bool ignored = false;
-      e = doc.get_bool().get(ignored);
-    }
-    if (e) return fail(DecodeError::kInvalidJson, {"document: not valid JSON"});
+    if (json_fields::is_broken_literal(doc, type))
+      return fail(DecodeError::kInvalidJson, {"document: not valid JSON"});
     return fail(DecodeError::kNotAnObject, {"top-level value is not an object"});
   }
 
   DecodeError decode(const char* data, std::size_t length, std::int64_t recv_ns, EventSink& sink) noexcept {
     last = DecodeError::kNone;
-    error_length = 0;
+    error.clear();
     event.kind = EventKind::kNone;
     event.recv_ns = recv_ns;
     f = Frame{};
@@ -707,7 +664,7 @@ bool Decoder::decode_rest_snapshot(std::string_view /*padded*/, std::string_view
 }
 
 std::string_view Decoder::error_message() const noexcept {
-  return {state_->error, state_->error_length};
+  return state_->error.view();
 }
 
 DecodeError Decoder::last_error() const noexcept {

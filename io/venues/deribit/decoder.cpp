@@ -3,44 +3,28 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 #include "engine/frame_ring.hpp"
 #include "io/venues/deribit/json_number.hpp"
 #include "io/venues/frame_parser.hpp"
+#include "io/venues/json_fields.hpp"
 
 namespace sigflow::io::deribit {
 
-static_assert(engine::kFramePadding >= simdjson::SIMDJSON_PADDING,
-              "FrameRing padding must cover simdjson's padding contract: frames are parsed in place");
-
 namespace od = simdjson::ondemand;
+using json_fields::is_type_error;
+using json_fields::raw_text;
 
 std::string_view to_string(DecodeError error) noexcept {
   switch (error) {
-    case DecodeError::kNone:
-      return "none";
-    case DecodeError::kEmptyFrame:
-      return "empty_frame";
-    case DecodeError::kInvalidJson:
-      return "invalid_json";
-    case DecodeError::kNotAnObject:
-      return "not_an_object";
-    case DecodeError::kWrongType:
-      return "wrong_type";
-    case DecodeError::kBadDecimal:
-      return "bad_decimal";
-    case DecodeError::kMissingField:
-      return "missing_field";
-    case DecodeError::kTooManyLevels:
-      return "too_many_levels";
     case DecodeError::kUnknownMessage:
       return "unknown_message";
     case DecodeError::kNotSupported:
       return "not_supported";
+    default:
+      return json_fields::common_error_name(error);
   }
-  return "invalid";
 }
 
 namespace {
@@ -48,18 +32,6 @@ namespace {
 constexpr std::int64_t kNsPerMs = 1'000'000;
 // Millisecond timestamps above this do not fit in int64 nanoseconds; only a corrupted frame sends one.
 constexpr std::int64_t kMaxTimestampMs = INT64_MAX / kNsPerMs;
-
-// Keys are compared raw: no Deribit key contains an escape, and an escaped key simply matches nothing.
-// simdjson's first stage has validated the buffer, so the closing quote exists.
-std::string_view raw_text(const char* start) noexcept {
-  const char* end = start;
-  while (*end != '"') ++end;
-  return {start, static_cast<std::size_t>(end - start)};
-}
-
-bool is_type_error(simdjson::error_code e) noexcept {
-  return e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE;
-}
 
 // raw_json_token() runs up to the next structural character, so it may carry trailing whitespace.
 std::string_view trim_token(std::string_view token) noexcept {
@@ -209,7 +181,7 @@ std::string_view field_name(std::uint32_t bit) noexcept {
 
 }  // namespace
 
-struct Decoder::State {
+struct Decoder::State : json_fields::FieldReaders<Decoder::State, Fields> {
   explicit State(DecoderLimits l)
       : limits(l),
         parser(make_frame_parser()),
@@ -223,8 +195,7 @@ struct Decoder::State {
   MarketEvent event;
   EventSink* sink = nullptr;
   DecodeError last_error = DecodeError::kNone;
-  char error[224] = {};
-  std::size_t error_length = 0;
+  json_fields::ErrorText<224> error;
 
   // What the top level of a message says, gathered in one pass: `params` may come before `method`.
   struct Envelope {
@@ -249,26 +220,13 @@ struct Decoder::State {
 
   DecodeError fail(DecodeError code, std::string_view a, std::string_view b = {}, std::string_view c = {},
                    std::string_view d = {}, std::string_view e = {}) noexcept {
-    error_length = 0;
-    for (std::string_view part : {a, b, c, d, e}) {
-      const std::size_t n = std::min(part.size(), sizeof(error) - error_length);
-      if (n != 0) std::memcpy(error + error_length, part.data(), n);
-      error_length += n;
-    }
+    error.set({a, b, c, d, e});
     return code;
   }
 
   DecodeError fail_json(simdjson::error_code e, std::string_view where) noexcept {
     return fail(is_type_error(e) ? DecodeError::kWrongType : DecodeError::kInvalidJson, where, ": ",
                 simdjson::error_message(e));
-  }
-
-  static void mark_bad(Fields& f, std::uint32_t bit, DecodeError why, std::string_view key) noexcept {
-    f.bad |= bit;
-    if (f.bad_error == DecodeError::kNone) {
-      f.bad_error = why;
-      f.bad_key = key;
-    }
   }
 
   DecodeError require(const Fields& f, std::uint32_t required, std::string_view what) noexcept {
@@ -313,47 +271,13 @@ struct Decoder::State {
     return DecodeError::kNone;
   }
 
-  template <class Int>
-  DecodeError read_integer(od::value& v, Fields& f, std::uint32_t bit, std::string_view key,
-                           Int& out) noexcept {
-    simdjson::error_code e;
-    if constexpr (std::is_signed_v<Int>) {
-      e = v.get_int64().get(out);
-    } else {
-      e = v.get_uint64().get(out);
-    }
-    if (e) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, bit, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
-    f.seen |= bit;
-    return DecodeError::kNone;
-  }
-
-  DecodeError read_text(od::value& v, Fields& f, std::uint32_t bit, std::string_view key,
-                        std::string_view& out) noexcept {
-    od::raw_json_string raw;
-    if (auto e = v.get_raw_json_string().get(raw)) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, bit, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
-    out = raw_text(raw.raw());
-    f.seen |= bit;
-    return DecodeError::kNone;
-  }
-
   // Book levels: [action, price, amount] (book.{inst}.{interval}) or [price, amount] (grouped books).
   // "delete" carries the old amount or 0; the level's size is 0 either way, which is what deletes it.
   DecodeError read_levels(od::value& v, Fields& f, std::uint32_t bit, std::string_view key,
                           PriceLevel* storage, std::size_t& count) noexcept {
     od::array levels;
-    if (auto e = v.get_array().get(levels)) {
-      if (!is_type_error(e)) return fail_json(e, key);
-      mark_bad(f, bit, DecodeError::kWrongType, key);
-      return DecodeError::kNone;
-    }
+    bool got = false;
+    if (auto r = read_value(v, f, bit, key, levels, got); !got) return r;
     count = 0;
     for (auto level_result : levels) {
       od::value level_value;
@@ -855,7 +779,7 @@ struct Decoder::State {
     event.event_ts_ns = 0;
     event.recv_ns = recv_ns;
     event.ack.request_id = -1;
-    error_length = 0;
+    error.clear();
     if (length == 0) return fail(DecodeError::kEmptyFrame, "empty frame");
     od::document doc;
     if (auto e = parser.iterate(data, length, capacity).get(doc)) return fail_json(e, "document");
@@ -873,16 +797,8 @@ struct Decoder::State {
   DecodeError fail_not_object(od::document& doc) noexcept {
     od::json_type type;
     if (auto e = doc.type().get(type)) return fail_json(e, "document");
-    simdjson::error_code e = simdjson::SUCCESS;
-    if (type == od::json_type::null) {
-      bool is_null = false;
-      e = doc.is_null().get(is_null);
-      if (!e && !is_null) e = simdjson::INCORRECT_TYPE;
-    } else if (type == od::json_type::boolean) {
-      bool ignored = false;
-      e = doc.get_bool().get(ignored);
-    }
-    if (e) return fail(DecodeError::kInvalidJson, "document: not valid JSON");
+    if (json_fields::is_broken_literal(doc, type))
+      return fail(DecodeError::kInvalidJson, "document: not valid JSON");
     return fail(DecodeError::kNotAnObject, "top-level value is not an object");
   }
 };
@@ -910,7 +826,7 @@ bool Decoder::decode_rest_snapshot(std::string_view /*padded*/, std::string_view
 }
 
 std::string_view Decoder::error_message() const noexcept {
-  return {state_->error, state_->error_length};
+  return state_->error.view();
 }
 
 DecodeError Decoder::last_error() const noexcept {

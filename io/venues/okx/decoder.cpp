@@ -2,49 +2,33 @@
 
 #include <simdjson.h>
 
-#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
 
 #include "engine/frame_ring.hpp"
 #include "io/venues/frame_parser.hpp"
+#include "io/venues/json_fields.hpp"
 
 namespace sigflow::io::okx {
 
-static_assert(engine::kFramePadding >= simdjson::SIMDJSON_PADDING,
-              "FrameRing padding must cover simdjson's padding contract: frames are parsed in place");
-
 namespace od = simdjson::ondemand;
+using json_fields::is_type_error;
+using json_fields::raw_text;
 
 std::string_view to_string(DecodeError error) noexcept {
   switch (error) {
-    case DecodeError::kNone:
-      return "none";
-    case DecodeError::kEmptyFrame:
-      return "empty_frame";
-    case DecodeError::kInvalidJson:
-      return "invalid_json";
-    case DecodeError::kNotAnObject:
-      return "not_an_object";
-    case DecodeError::kWrongType:
-      return "wrong_type";
-    case DecodeError::kBadDecimal:
-      return "bad_decimal";
     case DecodeError::kBadInteger:
       return "bad_integer";
-    case DecodeError::kMissingField:
-      return "missing_field";
-    case DecodeError::kTooManyLevels:
-      return "too_many_levels";
     case DecodeError::kUnknownChannel:
       return "unknown_channel";
     case DecodeError::kUnknownEvent:
       return "unknown_event";
     case DecodeError::kUnknownMessage:
       return "unknown_message";
+    default:
+      return json_fields::common_error_name(error);
   }
-  return "invalid";
 }
 
 namespace {
@@ -121,19 +105,6 @@ std::uint16_t book_depth(Channel c) noexcept {
     default:
       return 400;
   }
-}
-
-bool is_type_error(simdjson::error_code e) noexcept {
-  return e == simdjson::INCORRECT_TYPE || e == simdjson::NUMBER_OUT_OF_RANGE;
-}
-
-// Keys and the strings read raw are compared in their raw form: no OKX key, number or id contains an
-// escape, and one that did would fail the decimal/integer parse or match no key. simdjson's first stage
-// validated the document, so a closing quote exists.
-std::string_view raw_text(const char* start) noexcept {
-  const char* end = start;
-  while (*end != '"') ++end;
-  return {start, static_cast<std::size_t>(end - start)};
 }
 
 template <class Int>
@@ -265,20 +236,14 @@ struct Decoder::State {
   std::int64_t recv_ns = 0;
   char stream_buffer[128] = {};
   std::string_view stream;
-  char error[192] = {};
-  std::size_t error_length = 0;
+  json_fields::ErrorText<192> error;
   DecodeError last = DecodeError::kNone;
 
   // ---- errors ----
 
   DecodeError fail(DecodeError code, std::string_view a, std::string_view b = {}, std::string_view c = {},
                    std::string_view d = {}, std::string_view e = {}) noexcept {
-    error_length = 0;
-    for (std::string_view part : {a, b, c, d, e}) {
-      const std::size_t n = std::min(part.size(), sizeof(error) - error_length);
-      if (n != 0) std::memcpy(error + error_length, part.data(), n);
-      error_length += n;
-    }
+    error.set({a, b, c, d, e});
     return code;
   }
 
@@ -404,7 +369,7 @@ struct Decoder::State {
   DecodeError decode(std::string_view padded, std::int64_t recv) noexcept {
     recv_ns = recv;
     stream = {};
-    error_length = 0;
+    error.clear();
     if (padded.empty()) return fail(DecodeError::kEmptyFrame, "empty frame");
     // The heartbeat answer to the client's text `ping` is the bare text `pong`, not JSON.
     if (padded == "pong") {
@@ -893,18 +858,8 @@ struct Decoder::State {
   // a literal ("ping" looks like nothing valid, "nope" like `null` to a type peek).
   DecodeError fail_not_object(od::document& doc) noexcept {
     od::json_type type;
-    if (doc.type().get(type) != simdjson::SUCCESS)
+    if (doc.type().get(type) != simdjson::SUCCESS || json_fields::is_broken_literal(doc, type))
       return fail(DecodeError::kInvalidJson, "document: not valid JSON");
-    simdjson::error_code e = simdjson::SUCCESS;
-    if (type == od::json_type::null) {
-      bool is_null = false;
-      e = doc.is_null().get(is_null);
-      if (!e && !is_null) e = simdjson::INCORRECT_TYPE;
-    } else if (type == od::json_type::boolean) {
-      bool ignored = false;
-      e = doc.get_bool().get(ignored);
-    }
-    if (e) return fail(DecodeError::kInvalidJson, "document: not valid JSON");
     return fail(DecodeError::kNotAnObject, "top-level value is not an object");
   }
 };
@@ -936,7 +891,7 @@ bool Decoder::decode_rest_snapshot(std::string_view padded, std::string_view sym
 }
 
 std::string_view Decoder::error_message() const noexcept {
-  return {state_->error, state_->error_length};
+  return state_->error.view();
 }
 
 DecodeError Decoder::last_error() const noexcept {
