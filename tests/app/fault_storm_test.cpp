@@ -95,10 +95,14 @@ void expect_frames_accounted(const PipelineTotals& t) {
   EXPECT_EQ(t.unknown_frames, 0u);
 }
 
-// Every book live, not crossed. Only after stop(): the strategy thread owns the books while it runs.
-void expect_books_live(const Pipeline& pipeline) {
+// Every book live (or, when frames were lost too late for a resync to finish, resyncing), none crossed. Only
+// after stop(): the strategy thread owns the books while it runs.
+void expect_books_live(const Pipeline& pipeline, bool resync_allowed = false) {
   for (const strategies::InstrumentState& state : pipeline.strategy_core().instruments()) {
-    EXPECT_EQ(state.book_state(), strategies::BookState::kLive)
+    const strategies::BookState book = state.book_state();
+    EXPECT_TRUE(book == strategies::BookState::kLive ||
+                (resync_allowed &&
+                 (book == strategies::BookState::kResync || book == strategies::BookState::kSyncing)))
         << state.spec().venue << " " << state.spec().symbol << " is " << to_string(state.book_state());
     EXPECT_FALSE(state.book().crossed()) << state.spec().venue << " " << state.spec().symbol;
   }
@@ -351,11 +355,11 @@ TEST_F(FaultStormTest, ASlowStrategyDropsFramesAndResyncsTheBooksInsteadOfLeavin
   ASSERT_EQ(venues.size(), 2u);
   start_sims(venues, 4000);
   engine::Config config = base_config("sigflow-slow-strategy");
-  // Small enough to fill within seconds of the slow drain below, large enough (half a second of the
-  // simulator's 4k frames/s) that the strategy thread, back at speed, outruns it even on a crowded machine
-  // where it may wait tens of milliseconds for a core.
-  config.ring.arena_bytes = 2u << 20;
-  config.ring.max_frames = 2048;
+  // Small enough to fill within seconds of the slow drain below, large enough (a second of the simulator's
+  // 4k frames/s) that the strategy thread, back at speed, outruns it even on a crowded machine where it may
+  // wait hundreds of milliseconds for a core.
+  config.ring.arena_bytes = 4u << 20;
+  config.ring.max_frames = 4096;
   pipeline_ = std::make_unique<Pipeline>(config, sim_->ca_pem());
   pipeline_->start();
   const std::size_t connections = pipeline_->feed().connection_count();
@@ -364,7 +368,7 @@ TEST_F(FaultStormTest, ASlowStrategyDropsFramesAndResyncsTheBooksInsteadOfLeavin
   ASSERT_TRUE(wait_until_settled([&] { return pipeline_->totals().resync_requests; }, 1s, 20s));
 
   // 100 ms per drained batch of at most 256 frames: ~2.5k frames/s, under the simulator's 4k, so the ring
-  // fills in about 1.5 s.
+  // fills in about 3 s.
   pipeline_->strategy().set_drain_delay_ns(100'000'000);
   ASSERT_TRUE(wait_for([&] { return pipeline_->totals().loss_resyncs >= 2; }, 20s))
       << "ring drops " << pipeline_->totals().ring_frame_drops << ", frame losses "
@@ -381,18 +385,31 @@ TEST_F(FaultStormTest, ASlowStrategyDropsFramesAndResyncsTheBooksInsteadOfLeavin
   EXPECT_GT(slow.ring_drops, 0u);
   EXPECT_GT(slow.frames, sim_slow.frames_sent / 2);
 
-  // Back to speed: every book resynced and quiet again.
-  EXPECT_TRUE(wait_for([&] { return pipeline_->totals().books_not_live == 0; }, 30s))
-      << pipeline_->totals().books_not_live << " books still not live";
-  EXPECT_TRUE(wait_until_settled(
-      [&] {
-        const auto t = pipeline_->totals();
-        return std::make_tuple(t.book_gaps, t.resync_requests, t.frame_losses);
-      },
-      2s, 30s));
+  // Back to speed: every book resynced, and nothing changing for two seconds. Quiet is judged on the feed's
+  // ring drops too: a strategy thread starved of a core counts no loss until it reads the loss's marker, so
+  // its own counters alone look settled while the ring overflows again.
+  const auto progress = [&] {
+    const auto t = pipeline_->totals();
+    return std::make_tuple(t.books_not_live, t.ring_frame_drops, t.book_gaps, t.resync_requests,
+                           t.frame_losses);
+  };
+  bool live_and_quiet = false;
+  for (int round = 0; round < 5 && !live_and_quiet; ++round) {
+    EXPECT_TRUE(wait_for([&] { return pipeline_->totals().books_not_live == 0; }, 30s))
+        << pipeline_->totals().books_not_live << " books still not live";
+    live_and_quiet = wait_until_settled(progress, 2s, 30s) && pipeline_->totals().books_not_live == 0;
+  }
+  EXPECT_TRUE(live_and_quiet);
+  const std::uint64_t drops_when_quiet = pipeline_->totals().ring_frame_drops;
   pipeline_->stop();
   const PipelineTotals t = pipeline_->totals();
-  expect_books_live(*pipeline_);
+  // Frames dropped between that look and the feed's stop (the strategy thread lost its core again) leave
+  // their books resyncing when the pipeline stops: the honest state, not a wrong one.
+  const bool dropped_while_stopping = t.ring_frame_drops != drops_when_quiet;
+  if (dropped_while_stopping)
+    std::printf("slow strategy: %llu frames dropped while stopping\n",
+                static_cast<unsigned long long>(t.ring_frame_drops - drops_when_quiet));
+  expect_books_live(*pipeline_, dropped_while_stopping);
   expect_frames_accounted(t);
   std::printf(
       "slow strategy: ring_drops=%llu ring_frame_drops=%llu frame_losses=%llu loss_resyncs=%llu "
