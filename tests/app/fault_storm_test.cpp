@@ -250,18 +250,14 @@ TEST_F(FaultStormTest, SixMarketsThroughAStormKeepSignallingAndRecover) {
       << "the books kept breaking after the storm";
   std::this_thread::sleep_for(1s);  // a second of signals with the model down and the books settled
   // The silence watchdog may still have recycled a connection in that second: let every reconnect finish
-  // (the engine counted the open the simulator served) before counting opens against disconnects.
-  const auto upgrades_served = [&] {
-    std::size_t n = 0;
-    for (const std::string& venue : sim_->venues()) n += sim_->upgrade_times(venue).size();
-    return n;
-  };
-  ASSERT_TRUE(wait_for(
+  // before counting opens against disconnects.
+  ASSERT_TRUE(wait_until_settled(
       [&] {
-        return pipeline_->feed().connections_open() == connections &&
-               upgrades_served() == pipeline_->totals().opens;
+        const auto t = pipeline_->totals();
+        return std::make_tuple(pipeline_->feed().connections_open(), t.opens, t.disconnects);
       },
-      20s));
+      1s, 20s));
+  ASSERT_EQ(pipeline_->feed().connections_open(), connections);
   pipeline_->stop();
   const PipelineTotals t = pipeline_->totals();
   expect_books_live(*pipeline_);
@@ -286,10 +282,15 @@ TEST_F(FaultStormTest, SixMarketsThroughAStormKeepSignallingAndRecover) {
   EXPECT_GT(t.decode_errors, 0u);  // the malformed frames
   EXPECT_EQ(t.ring_drops, 0u);     // a big ring: nothing lost to the strategy here
 
-  // Reconnects: every drop got exactly one successful reconnect (no attempt loop), and the attempts of each
-  // venue stay within its connection-attempt window.
+  // Reconnects: every close got one new attempt and no more (no attempt loop), and the attempts of each
+  // venue stay within its connection-attempt window. The opens are the first connections plus the closes,
+  // less the attempts a storm disconnect cut short before the upgrade completed (on loopback nothing else
+  // fails an attempt): at most one per disconnect fault, which hits one connection.
   EXPECT_GT(t.disconnects, 0u);
-  EXPECT_EQ(t.opens, connections + t.disconnects);
+  EXPECT_LE(t.opens, connections + t.disconnects);
+  EXPECT_LE(connections + t.disconnects - t.opens,
+            counts.injected[static_cast<std::size_t>(StormFault::kDisconnect)])
+      << "opens=" << t.opens << " disconnects=" << t.disconnects;
   for (const std::string& venue : sim_->venues()) {
     const io::VenueProtocol* protocol = io::find_protocol(venue);
     ASSERT_NE(protocol, nullptr);
@@ -301,7 +302,11 @@ TEST_F(FaultStormTest, SixMarketsThroughAStormKeepSignallingAndRecover) {
           << venue << ": more than " << limits.connect_attempts_per_window
           << " connection attempts in a window";
   }
-  EXPECT_EQ(upgrades_served(), t.opens);  // loopback: every attempt succeeded, so attempts = opens
+  // Every open was an upgrade the venue served. The venue may have served more: a storm disconnect that
+  // lands between the simulator's 101 and the engine reading it cuts an attempt short.
+  std::size_t upgrades_served = 0;
+  for (const std::string& venue : sim_->venues()) upgrades_served += sim_->upgrade_times(venue).size();
+  EXPECT_GE(upgrades_served, t.opens);
 
   // Gaps are repaired with one request each, never a loop: requests beyond the books' first syncs are
   // bounded by the invalidations plus the timeouts of the snapshots a storm fault swallowed.
