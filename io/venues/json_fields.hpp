@@ -105,12 +105,23 @@ constexpr std::string_view common_error_name(Error error) noexcept {
 // recorded in `f.bad`, the first one's error and key kept for the message.
 //
 // `Fields` has `seen` and `bad` bit sets and the first mismatch's `bad_error` and `bad_key`. `Decoder`, the
-// class deriving from these readers, reports broken JSON with `fail_json(error_code, key)`.
+// class deriving from these readers, reports broken JSON with `fail_json(error_code, key)` and other errors
+// with `fail(error, text)`.
 template <class Decoder, class Fields>
 class FieldReaders {
  public:
   using Bits = decltype(Fields::seen);
   using Error = decltype(Fields::bad_error);
+
+  // The top level is no object: tell valid JSON of another type ([..], 42) from text that only starts like
+  // a literal ("not json" looks like `null` to a type peek).
+  Error fail_not_object(od::document& doc) noexcept {
+    Decoder& self = static_cast<Decoder&>(*this);
+    od::json_type type;
+    if (auto e = doc.type().get(type)) return self.fail_json(e, "document");
+    if (is_broken_literal(doc, type)) return self.fail(Error::kInvalidJson, "document: not valid JSON");
+    return self.fail(Error::kNotAnObject, "top-level value is not an object");
+  }
 
   static void mark_bad(Fields& f, Bits bit, Error why, std::string_view key) noexcept {
     f.bad |= bit;

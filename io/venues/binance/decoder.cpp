@@ -729,16 +729,6 @@ struct Decoder::State : json_fields::FieldReaders<Decoder::State, Fields> {
     return r == DecodeError::kNone ? r : fail_kind(r, out);
   }
 
-  // The top level is no object: tell valid JSON of another type ([..], 42) from text that only starts like
-  // a literal ("not json" looks like `null` to a type peek).
-  DecodeError fail_not_object(od::document& doc) noexcept {
-    od::json_type type;
-    if (auto e = doc.type().get(type)) return fail_json(e, "document");
-    if (json_fields::is_broken_literal(doc, type))
-      return fail(DecodeError::kInvalidJson, "document: not valid JSON");
-    return fail(DecodeError::kNotAnObject, "top-level value is not an object");
-  }
-
   static DecodeError fail_kind(DecodeError r, MarketEvent& out) noexcept {
     out.kind = EventKind::kNone;
     return r;

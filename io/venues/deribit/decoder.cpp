@@ -792,15 +792,6 @@ struct Decoder::State : json_fields::FieldReaders<Decoder::State, Fields> {
     if (auto r = scan_top(object, env); r != DecodeError::kNone) return r;
     return build(env, data, capacity);
   }
-
-  // The top level is no object: tell valid JSON of another type from text that only starts like a literal.
-  DecodeError fail_not_object(od::document& doc) noexcept {
-    od::json_type type;
-    if (auto e = doc.type().get(type)) return fail_json(e, "document");
-    if (json_fields::is_broken_literal(doc, type))
-      return fail(DecodeError::kInvalidJson, "document: not valid JSON");
-    return fail(DecodeError::kNotAnObject, "top-level value is not an object");
-  }
 };
 
 Decoder::Decoder(DecoderLimits limits) : state_(std::make_unique<State>(limits)) {}
