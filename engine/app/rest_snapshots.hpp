@@ -1,9 +1,8 @@
 #pragma once
 // The feed thread's REST snapshot source for the venues whose books sync over REST (Binance): the venue's
-// weight and ban rules (io::binance::SnapshotScheduler decides when each request may go), one keep-alive
-// HTTP/1.1 connection per venue on the feed thread's loop, and every delivered body written into the
-// FrameRing as a frame of the instrument's REST pseudo-connection, where the strategy decodes it with
-// decode_rest_snapshot.
+// weight and ban rules and one keep-alive HTTP/1.1 connection per venue on the feed thread's loop
+// (io::binance::SnapshotFetcher), and every delivered body written into the FrameRing as a frame of the
+// instrument's REST pseudo-connection, where the strategy decodes it with decode_rest_snapshot.
 #include "engine/app/feed_thread.hpp"
 
 namespace sigflow::app {

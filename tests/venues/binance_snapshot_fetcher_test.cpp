@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -204,6 +205,49 @@ TEST(SnapshotFetcher, ConnectionFailuresBackOffAndRecover) {
   ASSERT_TRUE(loop.run_until([&] { return c.failures.load() >= 2; }, 10'000'000'000));
   EXPECT_EQ(delivered, 0);
   EXPECT_GT(c.paused_until_ns.load(), 0);
+}
+
+// Destroying the fetcher tears down one venue's connection after another, and each may run the loop to
+// collect its io_uring operations. A reply already waiting on another venue's socket must not be completed
+// into the half-destroyed fetcher: delivered, it would also pump the queue and re-arm the fetcher's destroyed
+// timer on the loop (a use after free the feed thread's shutdown hit under TSan).
+TEST(SnapshotFetcher, RepliesWaitingAtDestructionAreNotDelivered) {
+  std::atomic<bool> release{false};
+  const auto held_reply = [&](int, const std::string& target) {
+    for (int i = 0; i < 10'000 && !release.load(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return response(200, "OK", "", depth_body(target));
+  };
+  ScriptedServer spot_server(held_reply);
+  ScriptedServer usdm_server(held_reply);
+  EventLoop loop;
+  SnapshotVenueConfig spot;
+  spot.venue = "binance";
+  spot.endpoints.rest_url = "http://127.0.0.1:" + std::to_string(spot_server.port());
+  SnapshotVenueConfig usdm;
+  usdm.venue = "binance-usdm";
+  usdm.endpoints.rest_url = "http://127.0.0.1:" + std::to_string(usdm_server.port());
+  std::string error;
+  int delivered = 0;
+  auto fetcher = SnapshotFetcher::create(
+      loop, nullptr, {spot, usdm}, {},
+      [&](std::string_view, std::string_view, unsigned, std::string_view, std::int64_t) { ++delivered; },
+      error);
+  ASSERT_TRUE(fetcher) << error;
+  fetcher->request("binance", "BTCUSDT");
+  fetcher->request("binance-usdm", "BTCUSDT");
+  fetcher->request("binance-usdm", "ETHUSDT");  // queued behind BTCUSDT: a reply would arm the timer for it
+  ASSERT_TRUE(
+      loop.run_until([&] { return spot_server.requests().size() == 1 && usdm_server.requests().size() == 1; },
+                     10'000'000'000));
+  // Both replies go out while the loop is not running, so they wait on the client's sockets.
+  release = true;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  fetcher.reset();
+  EXPECT_EQ(delivered, 0);
+  // The loop outlives the fetcher and runs on: nothing of the fetcher may be left armed on it.
+  loop.run_until([] { return false; }, 300'000'000);
+  EXPECT_EQ(delivered, 0);
 }
 
 TEST(SnapshotFetcher, RejectsBadConfiguration) {

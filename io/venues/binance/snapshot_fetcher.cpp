@@ -101,7 +101,16 @@ SnapshotFetcher::SnapshotFetcher(EventLoop& loop, SnapshotScheduler scheduler, S
       deliver_(std::move(deliver)),
       timer_(loop, timer_handler_) {}
 
-SnapshotFetcher::~SnapshotFetcher() = default;
+SnapshotFetcher::~SnapshotFetcher() {
+  // Destroying a link's connection may run the loop (its stream collects its io_uring operations), which
+  // delivers the other links' replies: a reply completed into this half-destroyed fetcher would re-arm its
+  // already destroyed timer on the loop. Detach every request first (as io::HttpPool does).
+  for (const auto& link : links_) link->http->detach();
+}
+
+void SnapshotFetcher::on_failure(SnapshotFailed failed) {
+  failed_ = std::move(failed);
+}
 
 const HttpClientCounters& SnapshotFetcher::http_counters(std::size_t venue_index) const noexcept {
   return links_[venue_index]->http->counters();
@@ -145,6 +154,8 @@ void SnapshotFetcher::on_complete(Link& link, const HttpError& error, const Http
   // A response cut short (body too large, peer closed mid-body) is a transport failure: no usable body.
   if (error || response == nullptr) {
     reply.transport_error = true;
+    if (const auto pending = scheduler_.in_flight(link.index); pending && failed_)
+      failed_(pending->venue, pending->symbol, error.message);
   } else {
     reply.status = response->status();
     reply.used_weight_1m = response->header("X-MBX-USED-WEIGHT-1M");

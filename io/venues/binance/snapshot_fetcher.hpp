@@ -39,6 +39,11 @@ struct SnapshotFetcherOptions {
 using SnapshotDeliver = std::function<void(std::string_view venue, std::string_view symbol, unsigned status,
                                            std::string_view body, std::int64_t recv_ns)>;
 
+// A request that failed in transport (connect, TLS, timeout, cut short); the scheduler retries it after a
+// backoff. For the operator's log; views valid during the call only.
+using SnapshotFailed =
+    std::function<void(std::string_view venue, std::string_view symbol, std::string_view why)>;
+
 class SnapshotFetcher {
  public:
   // nullptr and `error` set when a venue is unknown or its rest_url is not an http(s) URL. `tls` may be
@@ -54,6 +59,7 @@ class SnapshotFetcher {
   // Queues a snapshot of `symbol` (the venue's own symbol, e.g. "BTCUSDT"); sent at once when the venue's
   // limits allow, else when they do.
   EnqueueResult request(std::string_view venue, std::string_view symbol);
+  void on_failure(SnapshotFailed failed);
 
   const SnapshotScheduler& scheduler() const noexcept { return scheduler_; }
   // The HTTP client's counters of one venue's connection (connects, failures by kind).
@@ -70,6 +76,7 @@ class SnapshotFetcher {
   EventLoop& loop_;
   SnapshotScheduler scheduler_;
   SnapshotDeliver deliver_;
+  SnapshotFailed failed_;
   std::vector<std::unique_ptr<Link>> links_;  // one per scheduler venue, same index
   MemberTimer<SnapshotFetcher, &SnapshotFetcher::on_timer> timer_handler_{*this};
   Timer timer_;
