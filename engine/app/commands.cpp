@@ -2,6 +2,7 @@
 // SIGINT/SIGTERM (a second signal exits at once) or when the duration is up.
 #include "engine/app/commands.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,27 +27,54 @@
 namespace sigflow::app {
 namespace {
 
-std::atomic<int> g_signals{0};
+// SIGINT and SIGTERM, blocked in every thread and taken by one thread of their own with sigtimedwait: the
+// first asks for a graceful stop, the second exits at once with 130 (the user wants out now). Waiting for
+// them synchronously, rather than in a handler, makes the second signal count wherever the first one
+// caught the process: a handler runs on whichever thread the kernel picks, and a thread parked in
+// io_uring_enter (or one whose handler a sanitizer defers) may never run it before a graceful stop ends.
+// Made before any other thread, so that every thread inherits the blocked mask.
+class StopSignals {
+ public:
+  StopSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &previous_);
+    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout reader must not kill the engine mid-write
+    waiter_ = std::thread([this] { wait(); });
+  }
+  ~StopSignals() {
+    done_.store(true);
+    waiter_.join();
+    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);  // for a caller that goes on (tests run commands)
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
 
-void on_stop_signal(int) {
-  if (g_signals.fetch_add(1) >= 1) _exit(130);  // the second signal: the user wants out now
-}
+  bool stop_requested() const noexcept { return received_.load() > 0; }
 
-void install_stop_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout reader must not kill the engine mid-write
-}
+ private:
+  void wait() {
+    const timespec poll{0, 100'000'000};  // how soon the destructor's join returns
+    while (!done_.load()) {
+      if (sigtimedwait(&set_, nullptr, &poll) < 0) continue;  // timeout or EINTR
+      if (received_.fetch_add(1) >= 1) _exit(130);
+    }
+  }
+
+  sigset_t set_;
+  sigset_t previous_;
+  std::atomic<int> received_{0};
+  std::atomic<bool> done_{false};
+  std::thread waiter_;
+};
 
 // Runs the pipeline until the duration is up or a stop signal arrives. The pipeline's status thread prints
 // the status line and serves /metrics meanwhile.
-void supervise(double duration_s) {
+void supervise(const StopSignals& signals, double duration_s) {
   const std::int64_t start = engine::monotonic_ns();
   const std::int64_t end = duration_s > 0 ? start + static_cast<std::int64_t>(duration_s * 1e9) : INT64_MAX;
-  while (g_signals.load() == 0 && engine::monotonic_ns() < end)
+  while (!signals.stop_requested() && engine::monotonic_ns() < end)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
 }
 
@@ -82,7 +110,7 @@ std::string default_data_dir() {
 }
 
 int run_demo(const DemoOptions& options) {
-  install_stop_handlers();
+  const StopSignals signals;
   tools::ExchangeSimConfig sim_config;
   // Every venue the simulator and the engine both know: binance-usdm lists the --symbols, the others their
   // simulated defaults.
@@ -169,7 +197,7 @@ int run_demo(const DemoOptions& options) {
       std::fprintf(stderr, "sigflow demo: fault storm on, one fault every %.0f ms on average\n",
                    options.fault_period_ms);
     }
-    supervise(options.duration_s);
+    supervise(signals, options.duration_s);
     if (storm) {
       storm->stop();
       std::fprintf(stderr, "sigflow demo: %s\n", storm->summary().c_str());
@@ -198,7 +226,7 @@ int run_demo(const DemoOptions& options) {
 }
 
 int run_engine(const RunOptions& options) {
-  install_stop_handlers();
+  const StopSignals signals;
   try {
     engine::Config config = engine::load_config_file(options.config_path);
     for (const std::string& notice : engine::security_notices(config))
@@ -210,7 +238,7 @@ int run_engine(const RunOptions& options) {
     Pipeline pipeline(config);
     pipeline.start();
     print_metrics_address("sigflow run", config, pipeline);
-    supervise(options.duration_s);
+    supervise(signals, options.duration_s);
     pipeline.stop();
     print_totals("sigflow run", pipeline.totals());
     return 0;

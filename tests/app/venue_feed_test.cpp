@@ -17,6 +17,7 @@
 
 #include "engine/app/pipeline.hpp"
 #include "engine/app/venue_wiring.hpp"
+#include "tests/app/books_match.hpp"
 #include "tests/app/served_venues.hpp"
 #include "tests/app/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
@@ -99,6 +100,17 @@ class VenueFeed : public testing::TestWithParam<std::string> {
         << GetParam() << ": not every instrument got a signal from market data";
   }
 
+  // The end of a test: every book live, then the simulator's market paused, everything sent before the pause
+  // taken in, the pipeline stopped, and every book equal to the simulator's.
+  void expect_books_match_the_venue() {
+    ASSERT_TRUE(wait_for([&] { return pipeline_->totals().books_not_live == 0; }, 20s))
+        << GetParam() << ": " << pipeline_->totals().books_not_live << " books not live";
+    ASSERT_TRUE(sim_->set_market_paused(true));
+    ASSERT_TRUE(testing_support::drain_to_marker(*pipeline_, *sim_, 20s)) << GetParam();
+    pipeline_->stop();
+    testing_support::expect_books_match_simulator(*pipeline_, *sim_);
+  }
+
   std::unique_ptr<tools::ExchangeSim> sim_;
   std::unique_ptr<Pipeline> pipeline_;
   std::vector<std::string> symbols_;
@@ -114,6 +126,7 @@ TEST_P(VenueFeed, SubscribesAndEveryInstrumentGetsSignalsFromData) {
   EXPECT_EQ(totals.decode_errors, 0u);
   EXPECT_EQ(totals.ring_drops, 0u);
   EXPECT_EQ(pipeline_->feed().connections_open(GetParam()), pipeline_->feed().connection_count(GetParam()));
+  expect_books_match_the_venue();
 }
 
 TEST_P(VenueFeed, ReconnectsAfterADropAndSubscribesAgain) {
@@ -131,6 +144,7 @@ TEST_P(VenueFeed, ReconnectsAfterADropAndSubscribesAgain) {
            std::all_of(all.begin(), all.end(), [](const auto& info) { return !info.topics.empty(); });
   })) << GetParam();
   EXPECT_TRUE(events_keep_flowing());
+  expect_books_match_the_venue();  // the new connections' books start from fresh snapshots
 }
 
 TEST_P(VenueFeed, ADroppedBookDeltaGivesOneResyncAndTheBookComesBack) {
@@ -171,6 +185,7 @@ TEST_P(VenueFeed, ADroppedBookDeltaGivesOneResyncAndTheBookComesBack) {
   }
   EXPECT_EQ(after.disconnects, 0u);
   EXPECT_EQ(after.feed_requests_dropped, 0u);
+  expect_books_match_the_venue();  // the resync repaired the book: nothing lost, nothing applied twice
 }
 
 TEST_P(VenueFeed, ASilentStreamIsReportedAndResubscribed) {

@@ -116,7 +116,17 @@ void ClientConnection::set_silent(bool silent) {
   wake();
 }
 void ClientConnection::request_malformed_frame() {
-  malformed_requested_.fetch_add(1);
+  // A frame cut mid-event, the way a buggy gateway truncates: valid UTF-8, invalid JSON.
+  constexpr std::string_view kTruncated =
+      R"({"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"67012.)";
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_ || overflowed_) return;
+    const std::size_t start = outbox_.bytes.size();
+    outbox_.bytes.append(kTruncated);
+    outbox_.frames.push_back(
+        {static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(kTruncated.size()), false});
+  }
   wake();
 }
 void ClientConnection::request_gap() {
@@ -555,16 +565,9 @@ void ClientConnection::serve() {
     }
     const std::int64_t now = engine::monotonic_ns();
     int timeout_ms = 1000;
-    if (server_.replay) {
-      send_replay(now, timeout_ms);
-    } else {
-      send_outbox();
-    }
-    for (int n = malformed_requested_.exchange(0); n > 0; --n) {
-      // A frame cut mid-event, the way a buggy gateway truncates: valid UTF-8, invalid JSON.
-      queue_text(R"({"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":1,"s":"BTCUSDT","b":"67012.)",
-                 true);
-    }
+    // A replay's frames come from the capture; its outbox holds only the frames that faults inject.
+    if (server_.replay) send_replay(now, timeout_ms);
+    send_outbox();
     if (now >= next_ping) {
       const std::string payload = std::to_string(++ping_count);
       wslay_event_msg ping{WSLAY_PING, reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()};

@@ -80,6 +80,8 @@ class ClientConnection {
 
   void request_disconnect();
   void set_silent(bool silent);
+  // Queues a frame that is not valid JSON behind the frames already queued, so that it also marks how far
+  // the connection's stream had got.
   void request_malformed_frame();
   void request_gap();
 
@@ -154,7 +156,6 @@ class ClientConnection {
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> disconnect_requested_{false};
   std::atomic<bool> silent_{false};
-  std::atomic<int> malformed_requested_{0};
   std::atomic<int> gaps_requested_{0};
   std::atomic<bool> finished_{false};
 };

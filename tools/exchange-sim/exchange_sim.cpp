@@ -40,6 +40,9 @@ constexpr double kMaxLagSeconds = 0.1;
 // level change moves no bookTicker), so a fully subscribed client needs ~1.5 events per frame; with sparse
 // subscriptions the cap keeps the feed thread from spinning and the delivered rate falls short instead.
 constexpr double kMaxEventsPerFrame = 3.0;
+// After the walk pauses, the interval streams (depth@100ms, Bybit's and Deribit's timed pushes, at most
+// 200 ms apart) still owe the last steps' changes; the books are copied once they have gone out.
+constexpr std::int64_t kPauseFlushNs = 1'000'000'000;
 
 struct TopicHash {
   using is_transparent = void;
@@ -146,6 +149,14 @@ struct ExchangeSim::State {
     std::chrono::seconds retry_after{0};
   };
   std::unordered_map<std::string, RestFault> rest_faults;  // by venue id, under rest_mutex
+
+  // A pause stops the walk; the feed thread then copies every book once, for that pause (its epoch).
+  std::atomic<bool> market_paused{false};
+  std::atomic<std::uint64_t> pause_epoch{0};
+  mutable std::mutex books_mutex;
+  std::condition_variable books_taken;
+  std::uint64_t books_epoch = 0;            // under books_mutex: the pause `books` belongs to
+  std::vector<std::vector<SimBook>> books;  // per served venue, under books_mutex
   std::thread acceptor;
   std::thread feed;
 
@@ -315,6 +326,7 @@ struct ExchangeSim::State {
     const double rate = config.rate / static_cast<double>(std::max<std::size_t>(1, walks.size()));
     std::uint64_t seen_version = ~std::uint64_t{0};
     std::int64_t last = engine::monotonic_ns();
+    std::int64_t paused_since = 0;  // when this thread first saw the current pause; 0: not paused
     auto deadline = std::chrono::steady_clock::now();
     while (!stopping.load()) {
       const std::uint64_t version = routes_version.load(std::memory_order_acquire);
@@ -327,7 +339,18 @@ struct ExchangeSim::State {
       const std::int64_t wall_ms = engine::wall_ns() / 1'000'000;
       const double earned = rate * static_cast<double>(now - last) / 1e9;
       last = now;
-      for (VenueWalk& w : walks) step_walk(w, rate, earned, now, wall_ms);
+      const bool paused = market_paused.load();
+      const std::uint64_t epoch = pause_epoch.load();
+      if (!paused) {
+        paused_since = 0;
+      } else if (paused_since == 0) {
+        paused_since = now;
+      }
+      for (VenueWalk& w : walks) {
+        if (paused) w.credit = 0;  // no market event; the venue's clock (intervals, flushes) goes on
+        step_walk(w, rate, paused ? 0 : earned, now, wall_ms);
+      }
+      if (paused && now - paused_since >= kPauseFlushNs) copy_books(walks, epoch);
       answer_rest(walks, wall_ms);
       for (VenueWalk& w : walks) w.fanout.wake_touched();
 
@@ -337,6 +360,32 @@ struct ExchangeSim::State {
       std::unique_lock lock(feed_mutex);
       feed_wake.wait_until(lock, deadline, [&] { return stopping.load(); });
     }
+  }
+
+  // Once per pause: every book as the walk left it, for paused_books().
+  void copy_books(const std::vector<VenueWalk>& walks, std::uint64_t epoch) {
+    std::lock_guard lock(books_mutex);
+    if (books_epoch == epoch) return;
+    books.assign(walks.size(), {});
+    for (std::size_t v = 0; v < walks.size(); ++v) {
+      const SyntheticMarket& market = walks[v].market;
+      for (std::size_t i = 0; i < market.size(); ++i) {
+        const InstrumentSpec& spec = market.spec(i);
+        SimBook& book = books[v].emplace_back();
+        book.symbol = spec.symbol;
+        const auto copy_side = [&](const auto& levels, std::vector<SimBookLevel>& out) {
+          for (const auto& [price, size] : levels) {
+            SimBookLevel& level = out.emplace_back();
+            append_decimal(level.price, price, spec.price_decimals);
+            append_decimal(level.size, size, spec.size_decimals);
+          }
+        };
+        copy_side(market.book(i).bids(), book.bids);
+        copy_side(market.book(i).asks(), book.asks);
+      }
+    }
+    books_epoch = epoch;
+    books_taken.notify_all();
   }
 
   void step_walk(VenueWalk& w, double rate, double earned, std::int64_t now, std::int64_t wall_ms) {
@@ -528,10 +577,11 @@ std::vector<ConnectionInfo> ExchangeSim::connections() const {
 namespace {
 template <class Action>
 std::size_t for_connections(const std::vector<std::shared_ptr<ClientConnection>>& all, std::uint64_t id,
-                            Action action) {
+                            bool websocket_only, Action action) {
   std::size_t reached = 0;
   for (const auto& c : all) {
     if (c->finished() || (id != ExchangeSim::kAllConnections && c->id() != id)) continue;
+    if (websocket_only && c->venue() == nullptr) continue;
     action(*c);
     ++reached;
   }
@@ -540,18 +590,41 @@ std::size_t for_connections(const std::vector<std::shared_ptr<ClientConnection>>
 }  // namespace
 
 std::size_t ExchangeSim::disconnect(std::uint64_t connection) {
-  return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_disconnect(); });
+  return for_connections(state_->snapshot(), connection, false,
+                         [](ClientConnection& c) { c.request_disconnect(); });
 }
 std::size_t ExchangeSim::set_silent(bool silent, std::uint64_t connection) {
-  return for_connections(state_->snapshot(), connection,
+  return for_connections(state_->snapshot(), connection, true,
                          [silent](ClientConnection& c) { c.set_silent(silent); });
 }
 std::size_t ExchangeSim::send_malformed_json(std::uint64_t connection) {
-  return for_connections(state_->snapshot(), connection,
+  return for_connections(state_->snapshot(), connection, true,
                          [](ClientConnection& c) { c.request_malformed_frame(); });
 }
 std::size_t ExchangeSim::skip_depth_update(std::uint64_t connection) {
-  return for_connections(state_->snapshot(), connection, [](ClientConnection& c) { c.request_gap(); });
+  return for_connections(state_->snapshot(), connection, true, [](ClientConnection& c) { c.request_gap(); });
+}
+
+bool ExchangeSim::set_market_paused(bool paused) {
+  State& s = *state_;
+  if (!paused) {
+    s.market_paused.store(false);
+    return true;
+  }
+  if (!s.config.replay_file.empty()) return false;
+  s.market_paused.store(true);
+  const std::uint64_t epoch = s.pause_epoch.fetch_add(1) + 1;
+  std::unique_lock lock(s.books_mutex);
+  return s.books_taken.wait_for(lock, std::chrono::seconds(10), [&] { return s.books_epoch == epoch; });
+}
+
+std::vector<SimBook> ExchangeSim::paused_books(std::string_view venue) const {
+  const State& s = *state_;
+  if (!s.market_paused.load()) return {};
+  std::lock_guard lock(s.books_mutex);
+  for (std::size_t v = 0; v < s.venues.size() && v < s.books.size(); ++v)
+    if (s.venues[v]->id() == venue) return s.books[v];
+  return {};
 }
 
 std::vector<std::uint64_t> ExchangeSim::connection_ids(std::string_view venue) const {

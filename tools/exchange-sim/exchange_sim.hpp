@@ -90,6 +90,18 @@ struct ConnectionInfo {
   std::vector<std::string> topics;  // streams served to it now
 };
 
+// One instrument's book as the random walk holds it, best level first, prices and sizes written as the
+// venues print them ("67012.10").
+struct SimBookLevel {
+  std::string price;
+  std::string size;
+};
+struct SimBook {
+  std::string symbol;
+  std::vector<SimBookLevel> bids;
+  std::vector<SimBookLevel> asks;
+};
+
 class ExchangeSim {
  public:
   static constexpr std::uint64_t kAllConnections = 0;
@@ -118,12 +130,14 @@ class ExchangeSim {
   std::vector<std::int64_t> upgrade_times(std::string_view venue) const;
 
   // Fault injection, on one connection or on all (kAllConnections). Each returns how many connections it
-  // reached; effects happen on the connections' threads within a few milliseconds.
+  // reached; effects happen on the connections' threads within a few milliseconds. The data faults (all but
+  // disconnect) reach WebSocket connections only: a REST connection carries no stream.
   // Drops the TCP connection with no close frame and no TLS close_notify, as a network failure would.
   std::size_t disconnect(std::uint64_t connection = kAllConnections);
   // Keeps the connection up (pings continue, requests are answered) but withholds all data while on.
   std::size_t set_silent(bool silent, std::uint64_t connection = kAllConnections);
-  // Sends one text frame that is not valid JSON (a truncated event).
+  // Sends one text frame that is not valid JSON (a truncated event), behind the frames already queued for
+  // the connection: once a client has read it, it has read everything the simulator sent before.
   std::size_t send_malformed_json(std::uint64_t connection = kAllConnections);
   // Withholds the next incremental depth update, so that the client sees a broken pu/U chain.
   std::size_t skip_depth_update(std::uint64_t connection = kAllConnections);
@@ -133,6 +147,15 @@ class ExchangeSim {
   // of `retry_after` (whole seconds, as venues send it) instead of the venue's reply.
   void fail_rest(std::string_view venue, std::size_t count, unsigned status,
                  std::chrono::seconds retry_after);
+
+  // Stops (true) or restarts (false) the random walk: the books stand still while the interval streams,
+  // pings, REST and faults go on, so that a client's books can be compared with the venue's. Pausing
+  // returns once every change of the last steps has been queued to the connections (about a second, for
+  // the interval streams) and every book copied, which paused_books() then returns; false when that did
+  // not happen within 10 s (or during a replay).
+  bool set_market_paused(bool paused);
+  // The books of `venue`'s instruments as the last pause found them (empty when the market is not paused).
+  std::vector<SimBook> paused_books(std::string_view venue) const;
 
  private:
   struct State;
