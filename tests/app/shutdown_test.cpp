@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/app/wait_for.hpp"
+
 extern char** environ;
 
 namespace {
@@ -44,15 +46,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-template <class Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
+using sigflow::testing_support::wait_for;
 
 // The demo, running until signalled, its signals in a file and its stderr in another.
 class DemoProcess {
