@@ -314,6 +314,15 @@ NatsConfig read_nats(TableReader& r) {
     r.fail(t.get("fsync_interval_ms"), "fsync_interval_ms", "must be in 0..3600000");
   // Only the path: the file's content (a JWT and an NKey seed) is read by cnats and never by this code.
   c.credentials_file = r.value<std::string>("credentials_file", "");
+  c.allow_insecure = r.value<bool>("allow_insecure", false);
+  if (c.enabled && !c.allow_insecure) {
+    for (const std::string& url : c.urls) {
+      if (is_plaintext_remote_nats_url(url))
+        r.fail(t.get("urls"), "urls",
+               "'" + url +
+                   "' is plaintext beyond loopback; use tls:// or set allow_insecure = true under [nats]");
+    }
+  }
   r.reject_unknown();
   return c;
 }
@@ -421,6 +430,19 @@ bool is_plaintext_url(std::string_view url) noexcept {
   return url.starts_with("ws://") || url.starts_with("http://");
 }
 
+bool is_plaintext_remote_nats_url(std::string_view url) noexcept {
+  if (!url.starts_with("nats://")) return false;
+  std::string_view host = url.substr(7);
+  host = host.substr(0, host.find('/'));
+  if (const std::size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  if (host.starts_with("[")) {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  return !(is_loopback_address(host) || host == "localhost" || host == "[::1]");
+}
+
 bool is_loopback_address(std::string_view address) noexcept {
   return address.starts_with("127.");
 }
@@ -434,6 +456,10 @@ std::vector<std::string> insecure_endpoints(const Config& config) {
       out.push_back("venues." + v.id);
   }
   if (config.inference.enabled && is_plaintext_url(config.inference.base_url)) out.push_back("inference");
+  if (config.nats.enabled &&
+      std::any_of(config.nats.urls.begin(), config.nats.urls.end(),
+                  [](const std::string& url) { return is_plaintext_remote_nats_url(url); }))
+    out.push_back("nats");
   return out;
 }
 

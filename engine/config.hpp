@@ -138,6 +138,7 @@ struct NatsConfig {
       120'000;                             // the stream's de-duplication window, when this engine creates it
   std::int64_t fsync_interval_ms = 1'000;  // spill file fdatasync at most this often (0: every batch)
   std::string credentials_file;            // .creds (JWT + NKey seed); empty = no authentication
+  bool allow_insecure = false;             // nats:// to a host beyond loopback
 };
 
 struct ProcessConfig {
@@ -169,11 +170,16 @@ inline constexpr std::string_view kThreadNames[] = {"feed", "strategy", "sink", 
 std::string default_engine_id();
 
 // The endpoints that run without TLS by their allow_insecure flag: "venues.<id>" for an enabled venue with
-// a ws:// or http:// URL, "inference" for an enabled http:// base_url. Empty when every endpoint is TLS.
+// a ws:// or http:// URL, "inference" for an enabled http:// base_url, "nats" for an enabled nats:// URL
+// beyond loopback. Empty when every endpoint is TLS.
 std::vector<std::string> insecure_endpoints(const Config& config);
 
 // True for a URL that is not TLS (ws://, http://).
 bool is_plaintext_url(std::string_view url) noexcept;
+
+// True for a nats:// URL (plaintext) whose host is not loopback (127.0.0.0/8, localhost, [::1]): signals and
+// the credentials' JWT would cross the network in the clear.
+bool is_plaintext_remote_nats_url(std::string_view url) noexcept;
 
 // True for an IPv4 address in 127.0.0.0/8. The metrics endpoint binds there unless `[metrics] listen` names
 // another address; sigflow run says so on stderr when it does.

@@ -2,12 +2,7 @@
 // SIGINT/SIGTERM (a second signal exits at once) or when the duration is up.
 #include "engine/app/commands.hpp"
 
-#include <pthread.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -17,6 +12,7 @@
 
 #include "engine/app/fault_storm.hpp"
 #include "engine/app/pipeline.hpp"
+#include "engine/app/stop_signals.hpp"
 #include "engine/app/venue_wiring.hpp"
 #include "engine/clock.hpp"
 #include "engine/secret_bytes.hpp"
@@ -26,48 +22,6 @@
 
 namespace sigflow::app {
 namespace {
-
-// SIGINT and SIGTERM, blocked in every thread and taken by one thread of their own with sigtimedwait: the
-// first asks for a graceful stop, the second exits at once with 130 (the user wants out now). Waiting for
-// them synchronously, rather than in a handler, makes the second signal count wherever the first one
-// caught the process: a handler runs on whichever thread the kernel picks, and a thread parked in
-// io_uring_enter (or one whose handler a sanitizer defers) may never run it before a graceful stop ends.
-// Made before any other thread, so that every thread inherits the blocked mask.
-class StopSignals {
- public:
-  StopSignals() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &previous_);
-    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout reader must not kill the engine mid-write
-    waiter_ = std::thread([this] { wait(); });
-  }
-  ~StopSignals() {
-    done_.store(true);
-    waiter_.join();
-    pthread_sigmask(SIG_SETMASK, &previous_, nullptr);  // for a caller that goes on (tests run commands)
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
-  bool stop_requested() const noexcept { return received_.load() > 0; }
-
- private:
-  void wait() {
-    const timespec poll{0, 100'000'000};  // how soon the destructor's join returns
-    while (!done_.load()) {
-      if (sigtimedwait(&set_, nullptr, &poll) < 0) continue;  // timeout or EINTR
-      if (received_.fetch_add(1) >= 1) _exit(130);
-    }
-  }
-
-  sigset_t set_;
-  sigset_t previous_;
-  std::atomic<int> received_{0};
-  std::atomic<bool> done_{false};
-  std::thread waiter_;
-};
 
 // Runs the pipeline until the duration is up or a stop signal arrives. The pipeline's status thread prints
 // the status line and serves /metrics meanwhile.

@@ -2,12 +2,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <stdexcept>
 
 #include "engine/app/capture_file.hpp"
 #include "engine/app/feed_thread.hpp"
 #include "engine/app/rest_snapshots.hpp"
+#include "engine/app/stop_signals.hpp"
 #include "engine/app/venue_wiring.hpp"
 #include "engine/clock.hpp"
 #include "engine/frame_ring.hpp"
@@ -156,31 +156,17 @@ RecordTotals Recorder::totals() const noexcept {
   return t;
 }
 
-namespace {
-
-std::atomic<int> g_record_signals{0};
-
-void on_record_signal(int) {
-  g_record_signals.fetch_add(1);
-}
-
-}  // namespace
-
 int run_record(const RecordOptions& options) {
   try {
+    const StopSignals signals;
     Recorder recorder(engine::load_config_file(options.config_path), options.out_path);
-    struct sigaction action {};
-    action.sa_handler = on_record_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
     recorder.start();
     const std::int64_t end =
         options.duration_s > 0 ? engine::monotonic_ns() + static_cast<std::int64_t>(options.duration_s * 1e9)
                                : INT64_MAX;
     std::uint64_t last_report = 0;
     std::int64_t next_report = engine::monotonic_ns() + 1'000'000'000;
-    while (g_record_signals.load() == 0 && engine::monotonic_ns() < end) {
+    while (!signals.stop_requested() && engine::monotonic_ns() < end) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (engine::monotonic_ns() >= next_report) {
         const std::uint64_t frames = recorder.frames_written();

@@ -1,27 +1,18 @@
 #include "engine/app/tail_command.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <memory>
 #include <ostream>
 #include <stdexcept>
 
+#include "engine/app/stop_signals.hpp"
 #include "io/nats/jetstream_consumer.hpp"
 
 namespace sigflow::app {
-namespace {
-
-std::atomic<bool> g_tail_stop{false};
-
-void on_tail_signal(int) {
-  g_tail_stop.store(true);
-}
-
-}  // namespace
 
 int run_tail(const TailOptions& options, std::ostream& out, std::ostream& err) {
+  const StopSignals signals;  // before the consumer starts the NATS client's threads
   io::nats::ConsumerOptions consumer_options;
   consumer_options.urls.clear();
   for (std::size_t start = 0; start <= options.nats_url.size();) {
@@ -40,17 +31,11 @@ int run_tail(const TailOptions& options, std::ostream& out, std::ostream& err) {
     err << "sigflow tail: " << e.what() << '\n';
     return 2;
   }
-  g_tail_stop.store(false);
-  struct sigaction action {};
-  action.sa_handler = on_tail_signal;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   std::uint64_t printed = 0;
   auto last_message = std::chrono::steady_clock::now();
   const auto idle_limit = std::chrono::duration<double>(options.idle_exit_s);
-  while (!g_tail_stop.load()) {
+  while (!signals.stop_requested()) {
     const int batch =
         options.count ? static_cast<int>(std::min<std::uint64_t>(256, options.count - printed)) : 256;
     const int n = consumer->fetch(batch, 500, [&](std::string_view, std::string_view data) {

@@ -89,6 +89,38 @@ TEST(ConfigSecurity, PlaintextInferenceNeedsItsOwnFlag) {
             std::string::npos);
 }
 
+TEST(ConfigSecurity, PlaintextNatsBeyondLoopbackNeedsItsOwnFlag) {
+  const std::string venue = "[venues.okx]\nsymbols = [\"BTC-USDT\"]\n";
+  const std::string e =
+      error_of(venue + "[nats]\nenabled = true\nurls = [\"tls://a:4222\", \"nats://b:4222\"]\n");
+  EXPECT_NE(e.find("sec.toml:5: key 'nats.urls': 'nats://b:4222' is plaintext beyond loopback"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("allow_insecure = true under [nats]"), std::string::npos) << e;
+  // A venue's flag does not cover NATS; user info in the URL does not hide the host.
+  EXPECT_NE(
+      error_of(venue + "allow_insecure = true\n[nats]\nenabled = true\nurls = [\"nats://u:p@10.1.1.1\"]\n")
+          .find("nats.urls"),
+      std::string::npos);
+
+  // Loopback never leaves the host, TLS is TLS, and a disabled [nats] connects nowhere: no flag needed.
+  for (const char* urls :
+       {"[\"nats://127.0.0.1:4222\"]", "[\"nats://localhost:4222\", \"nats://[::1]:4222\"]",
+        "[\"nats://u:p@127.0.0.2\"]", "[\"tls://nats-1:4222\"]"}) {
+    const Config c = load_config_text(venue + "[nats]\nenabled = true\nurls = " + urls + "\n", "sec.toml");
+    EXPECT_TRUE(insecure_endpoints(c).empty()) << urls;
+  }
+  EXPECT_TRUE(insecure_endpoints(load_config_text(venue + "[nats]\nurls = [\"nats://b:4222\"]\n", "sec.toml"))
+                  .empty());
+
+  const Config c = load_config_text(
+      venue + "[nats]\nenabled = true\nallow_insecure = true\nurls = [\"nats://b\"]\n", "sec.toml");
+  EXPECT_EQ(insecure_endpoints(c), std::vector<std::string>{"nats"});
+  ASSERT_EQ(security_notices(c).size(), 1u);
+  EXPECT_NE(security_notices(c)[0].find("nats: plaintext endpoint"), std::string::npos)
+      << security_notices(c)[0];
+}
+
 TEST(ConfigSecurity, MetricsListenOnLoopbackUnlessTheFileSaysOtherwise) {
   const std::string venue = "[venues.okx]\nsymbols = [\"BTC-USDT\"]\n";
   const Config by_default = load_config_text(venue, "sec.toml");

@@ -62,6 +62,7 @@ ack_timeout_ms = 2000
 duplicate_window_ms = 60000
 fsync_interval_ms = 0
 credentials_file = "/etc/sigflow/nats.creds"
+allow_insecure = true
 )" + std::string(kVenue),
                                        "test.toml");
   EXPECT_EQ(config.engine.id, "host-a_1");
@@ -77,6 +78,7 @@ credentials_file = "/etc/sigflow/nats.creds"
   EXPECT_EQ(config.nats.duplicate_window_ms, 60000);
   EXPECT_EQ(config.nats.fsync_interval_ms, 0);
   EXPECT_EQ(config.nats.credentials_file, "/etc/sigflow/nats.creds");
+  EXPECT_TRUE(config.nats.allow_insecure);
 }
 
 TEST(ScaleOutConfig, ErrorsNameFileLineAndKey) {

@@ -58,9 +58,6 @@ std::vector<std::string> numbers(int from, int to) {
   return out;
 }
 
-#define REQUIRE_NATS_SERVER() \
-  if (!sigflow::testing::nats_server_installed()) GTEST_SKIP() << "nats-server not installed"
-
 TEST(JetStreamPublisher, AcksEveryMessageAndDropsDuplicatesById) {
   REQUIRE_NATS_SERVER();
   NatsServer server;

@@ -117,3 +117,7 @@ class TempDir {
 };
 
 }  // namespace sigflow::testing
+
+// CI installs nats-server; a developer machine without it skips the NATS tests rather than failing them.
+#define REQUIRE_NATS_SERVER() \
+  if (!sigflow::testing::nats_server_installed()) GTEST_SKIP() << "nats-server not installed"

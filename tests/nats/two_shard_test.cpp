@@ -30,7 +30,7 @@ using sigflow::testing_support::wait_for;
 using Key = std::pair<std::string, std::string>;  // venue, symbol
 
 TEST(ScaleOut, TwoShardsThroughANatsRestartEverySignalOnceInOrder) {
-  if (!sigflow::testing::nats_server_installed()) GTEST_SKIP() << "nats-server not installed";
+  REQUIRE_NATS_SERVER();
   NatsServer server;
   ASSERT_TRUE(server.start());
   TempDir dir;

@@ -223,6 +223,12 @@ TEST_F(BinanceDecoderTest, PartialDepthIsASnapshotOnlyByItsStreamName) {
   // Without a stream name the two cannot be told apart: an error, not a guess.
   EXPECT_EQ(decode(data), DecodeError::kMissingStream);
   EXPECT_EQ(event_.kind, EventKind::kNone);
+
+  // Nor with a depth no venue streams: a number past any partial depth is neither, and no overflow either
+  // (the fuzzer's find, a run of digits after "@depth").
+  EXPECT_EQ(decode(data, "btcusdt@depth5001@100ms"), DecodeError::kMissingStream);
+  EXPECT_EQ(decode(data, "btcusdt@depth99999999999999999999999@100ms"), DecodeError::kMissingStream);
+  EXPECT_EQ(event_.kind, EventKind::kNone);
 }
 
 TEST_F(BinanceDecoderTest, DataBeforeStreamAndShuffledKeys) {

@@ -103,6 +103,10 @@ struct Fields {
   std::string_view liq_status;
 };
 
+// Binance's partial streams are depth5, depth10 and depth20; its REST depth takes a limit up to 5000. A
+// larger number names no partial stream, and stopping there keeps the parse far from overflow.
+constexpr int kMaxPartialDepth = 5000;
+
 // Returns the N of a top-N partial depth stream ("btcusdt@depth20@100ms" → 20), 0 otherwise.
 int partial_depth(std::string_view stream) noexcept {
   const std::size_t at = stream.find("@depth");
@@ -110,7 +114,10 @@ int partial_depth(std::string_view stream) noexcept {
   std::string_view rest = stream.substr(at + 6);
   int n = 0;
   std::size_t i = 0;
-  while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') n = n * 10 + (rest[i++] - '0');
+  while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
+    n = n * 10 + (rest[i++] - '0');
+    if (n > kMaxPartialDepth) return 0;
+  }
   if (i < rest.size() && rest[i] != '@') return 0;
   return n;
 }
