@@ -277,6 +277,17 @@ bool valid_id(std::string_view id) {
 }
 
 // A NATS subject token or stream name: no separators, wildcards or whitespace.
+// A URL for an error message: user info ("nats://user:password@host") may hold a password, and errors are
+// printed and logged.
+std::string without_user_info(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const std::size_t host = scheme + 3;
+  const std::size_t at = url.rfind('@', url.find('/', host));
+  if (at == std::string::npos || at < host) return url;
+  return url.substr(0, host) + "***@" + url.substr(at + 1);
+}
+
 bool valid_name(std::string_view name) {
   return !name.empty() && name.find_first_of(" \t\r\n.*>/\\") == std::string_view::npos;
 }
@@ -293,7 +304,7 @@ NatsConfig read_nats(TableReader& r) {
   }
   for (const std::string& url : c.urls) {
     if (url.rfind("nats://", 0) != 0 && url.rfind("tls://", 0) != 0)
-      r.fail(t.get("urls"), "urls", "expected nats:// or tls:// URLs, got '" + url + "'");
+      r.fail(t.get("urls"), "urls", "expected nats:// or tls:// URLs, got '" + without_user_info(url) + "'");
   }
   c.stream = r.value<std::string>("stream", c.stream);
   if (!valid_name(c.stream))
@@ -319,7 +330,7 @@ NatsConfig read_nats(TableReader& r) {
     for (const std::string& url : c.urls) {
       if (is_plaintext_remote_nats_url(url))
         r.fail(t.get("urls"), "urls",
-               "'" + url +
+               "'" + without_user_info(url) +
                    "' is plaintext beyond loopback; use tls:// or set allow_insecure = true under [nats]");
     }
   }

@@ -109,6 +109,15 @@ TEST(ScaleOutConfig, ErrorsNameFileLineAndKey) {
             "test.toml:3: key 'nats.url': unknown key");
 }
 
+TEST(ScaleOutConfig, PasswordsInNatsUrlsNeverInErrors) {
+  const std::string scheme = error_of("[nats]\nurls = [\"http://u:hunter2@x:4222/p@q\"]\n");
+  EXPECT_EQ(scheme,
+            "test.toml:2: key 'nats.urls': expected nats:// or tls:// URLs, got 'http://***@x:4222/p@q'");
+  const std::string plaintext = error_of("[nats]\nenabled = true\nurls = [\"nats://u:hunter2@10.0.0.1\"]\n");
+  EXPECT_EQ(plaintext.find("hunter2"), std::string::npos) << plaintext;
+  EXPECT_NE(plaintext.find("'nats://***@10.0.0.1' is plaintext"), std::string::npos) << plaintext;
+}
+
 TEST(ScaleOutConfig, CredentialsNeverInErrors) {
   // Only the path is configuration; an error elsewhere in [nats] does not echo it either.
   const std::string error =
