@@ -276,18 +276,25 @@ bool valid_id(std::string_view id) {
   });
 }
 
-// A NATS subject token or stream name: no separators, wildcards or whitespace.
+// Where a URL's host starts: after "scheme://" and any "user:password@" (0 without a scheme).
+std::size_t host_start(std::string_view url) noexcept {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return 0;
+  const std::size_t authority = scheme + 3;
+  const std::size_t at = url.rfind('@', url.find('/', authority));
+  return at == std::string_view::npos || at < authority ? authority : at + 1;
+}
+
 // A URL for an error message: user info ("nats://user:password@host") may hold a password, and errors are
 // printed and logged.
 std::string without_user_info(const std::string& url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const std::size_t host = scheme + 3;
-  const std::size_t at = url.rfind('@', url.find('/', host));
-  if (at == std::string::npos || at < host) return url;
-  return url.substr(0, host) + "***@" + url.substr(at + 1);
+  const std::size_t host = host_start(url);
+  const std::size_t authority = url.find("://") + 3;
+  if (host == 0 || host == authority) return url;
+  return url.substr(0, authority) + "***@" + url.substr(host);
 }
 
+// A NATS subject token or stream name: no separators, wildcards or whitespace.
 bool valid_name(std::string_view name) {
   return !name.empty() && name.find_first_of(" \t\r\n.*>/\\") == std::string_view::npos;
 }
@@ -443,9 +450,8 @@ bool is_plaintext_url(std::string_view url) noexcept {
 
 bool is_plaintext_remote_nats_url(std::string_view url) noexcept {
   if (!url.starts_with("nats://")) return false;
-  std::string_view host = url.substr(7);
+  std::string_view host = url.substr(host_start(url));
   host = host.substr(0, host.find('/'));
-  if (const std::size_t at = host.rfind('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
   if (host.starts_with("[")) {
     host = host.substr(0, host.find(']') + 1);
   } else {
