@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates python3
-  clang clang-format libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev ccache
   libboost-dev libsimdjson-dev liburing-dev libssl-dev libwslay-dev libtomlplusplus-dev libcli11-dev
   libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   libnats-dev nats-server

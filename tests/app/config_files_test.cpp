@@ -1,5 +1,6 @@
 // The shipped configuration files load, and the engine refuses to start on a bad one.
 #include <gtest/gtest.h>
+#include "tests/support/paths.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -13,7 +14,7 @@ namespace {
 TEST(ConfigFiles, EveryShippedConfigLoads) {
   int loaded = 0;
   for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(SIGFLOW_SOURCE_DIR) + "/configs")) {
+       std::filesystem::directory_iterator(sigflow::testing_support::source_dir() + "/configs")) {
     if (entry.path().extension() != ".toml") continue;
     EXPECT_NO_THROW(sigflow::engine::load_config_file(entry.path().string())) << entry.path();
     ++loaded;
@@ -23,7 +24,7 @@ TEST(ConfigFiles, EveryShippedConfigLoads) {
 
 TEST(ConfigFiles, EveryShippedConfigWiresAgainstTheVenueRegistry) {
   for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(SIGFLOW_SOURCE_DIR) + "/configs")) {
+       std::filesystem::directory_iterator(sigflow::testing_support::source_dir() + "/configs")) {
     if (entry.path().extension() != ".toml") continue;
     const auto config = sigflow::engine::load_config_file(entry.path().string());
     EXPECT_NO_THROW(sigflow::app::wire_venues(config)) << entry.path();

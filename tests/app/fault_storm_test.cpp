@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include "tests/support/paths.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -157,7 +158,7 @@ class FaultStormTest : public testing::Test {
     llm_config.latency_median_ms = 20;
     llm_config.latency_sigma = 0.3;
     llm_config.latency_max_ms = 200;
-    llm_config.tokenizer_dir = std::string(SIGFLOW_SOURCE_DIR) + "/data/tokenizers";
+    llm_config.tokenizer_dir = sigflow::testing_support::source_dir() + "/data/tokenizers";
     llm_config.api_key = "sk-storm-test";
     llm_ = std::make_unique<tools::InferenceSim>(llm_config);
     const auto started = llm_->start();

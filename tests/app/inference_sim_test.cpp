@@ -3,6 +3,7 @@
 // Assertions are on counts and on what the engine wrote, never on elapsed time; every wait is bounded.
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include "tests/support/paths.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -65,7 +66,7 @@ class InferenceSimTest : public testing::Test {
     ASSERT_TRUE(exchange_->start().ok());
     llm_config_.latency_median_ms = 20;
     llm_config_.latency_sigma = 0.2;
-    llm_config_.tokenizer_dir = std::string(SIGFLOW_SOURCE_DIR) + "/data/tokenizers";
+    llm_config_.tokenizer_dir = sigflow::testing_support::source_dir() + "/data/tokenizers";
     llm_config_.api_key = kFakeKey;  // a request without the right Bearer key gets 401
     signals_path_ = temp_path("sigflow-inference-signals");
     std::filesystem::remove(signals_path_);

@@ -3,6 +3,7 @@
 // end): prompts go out for instruments with a book, replies become "llm" signals while fresh, stale replies
 // are dropped, and every instrument still gets a signal every cycle.
 #include <gtest/gtest.h>
+#include "tests/support/paths.hpp"
 
 #include <chrono>
 #include <cstring>
@@ -57,8 +58,8 @@ class InferenceStrategyTest : public testing::Test {
  protected:
   void SetUp() override {
     std::string error;
-    auto tokenizer = strategies::Tokenizer::load(strategies::Encoding::kO200kBase,
-                                                 std::string(SIGFLOW_SOURCE_DIR) + "/data/tokenizers", error);
+    auto tokenizer = strategies::Tokenizer::load(
+        strategies::Encoding::kO200kBase, sigflow::testing_support::source_dir() + "/data/tokenizers", error);
     ASSERT_TRUE(tokenizer) << error;
     app::InferenceThreadOptions options;
     options.config.enabled = true;

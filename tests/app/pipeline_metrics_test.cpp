@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "tests/support/paths.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -66,7 +67,7 @@ TEST(PipelineMetrics, EveryStageIsExportedAndPromtoolAcceptsThePage) {
   ASSERT_TRUE(exchange.start().ok());
   sigflow::tools::InferenceSimConfig llm_config;
   llm_config.latency_median_ms = 20;
-  llm_config.tokenizer_dir = std::string(SIGFLOW_SOURCE_DIR) + "/data/tokenizers";
+  llm_config.tokenizer_dir = sigflow::testing_support::source_dir() + "/data/tokenizers";
   llm_config.api_key = kKey;
   sigflow::tools::InferenceSim llm(llm_config);
   ASSERT_TRUE(llm.start().ok());

@@ -2,6 +2,7 @@
 // crosses, and ends equal to an independent oracle built here from the same records with nlohmann::json,
 // following the venues' documented rules (feeds.md §1).
 #include "engine/app/replay_command.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,7 +23,7 @@ namespace {
 using nlohmann::json;
 
 std::string capture_path(const std::string& name) {
-  return std::string(SIGFLOW_FIXTURES) + "/captures/" + name;
+  return sigflow::testing_support::fixtures_dir() + "/captures/" + name;
 }
 
 io::Decimal dec(const json& v) {

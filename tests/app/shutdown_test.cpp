@@ -1,12 +1,13 @@
 // Graceful shutdown of the real binary: `sigflow demo --duration 0` runs until a signal. SIGTERM (or one
 // SIGINT) stops intake, drains the rings, flushes the signal file, closes every WebSocket with a close frame
 // and exits 0; a second signal exits at once with 130. The binary is the one this build made
-// (SIGFLOW_BINARY, tests/CMakeLists.txt).
+// (testing_support::sigflow_binary(), tests/support/paths.hpp).
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "tests/support/paths.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -60,8 +61,14 @@ class DemoProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 2, stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    std::vector<std::string> args{SIGFLOW_BINARY, "demo", "--duration", "0",
-                                  "--rate",       "2000", "--signals",  signals_path_};
+    std::vector<std::string> args{sigflow::testing_support::sigflow_binary(),
+                                  "demo",
+                                  "--duration",
+                                  "0",
+                                  "--rate",
+                                  "2000",
+                                  "--signals",
+                                  signals_path_};
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -77,7 +84,7 @@ class DemoProcess {
     std::vector<char*> envp;
     for (std::string& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
-    spawned_ = posix_spawn(&pid_, SIGFLOW_BINARY, &actions, nullptr, argv.data(), envp.data()) == 0;
+    spawned_ = posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), envp.data()) == 0;
     posix_spawn_file_actions_destroy(&actions);
   }
   ~DemoProcess() {

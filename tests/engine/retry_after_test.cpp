@@ -1,4 +1,5 @@
 #include "engine/retry_after.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 
@@ -129,7 +130,8 @@ struct RetryAfterVector {
 
 std::vector<RetryAfterVector> load_vectors() {
   std::vector<RetryAfterVector> vectors;
-  std::istringstream in(read_file(std::string(SIGFLOW_FIXTURES) + "/openai/retry_after_vectors.txt"));
+  std::istringstream in(
+      read_file(sigflow::testing_support::fixtures_dir() + "/openai/retry_after_vectors.txt"));
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
@@ -220,7 +222,7 @@ TEST(Backoff, JitterCoversItsRange) {
 }
 
 FailedResponse from_fixture(int status, const std::string& name, nlohmann::json& storage) {
-  storage = nlohmann::json::parse(read_file(std::string(SIGFLOW_FIXTURES) + "/openai/" + name));
+  storage = nlohmann::json::parse(read_file(sigflow::testing_support::fixtures_dir() + "/openai/" + name));
   const nlohmann::json& error = storage.at("error");
   FailedResponse f;
   f.status = status;
@@ -282,8 +284,8 @@ TEST(ClassifyFailure, StatusTable) {
 }
 
 TEST(ClassifyFailure, BinanceIpBanOpensTheBreaker) {
-  const nlohmann::json body =
-      nlohmann::json::parse(read_file(std::string(SIGFLOW_FIXTURES) + "/binance/rest_418_ip_ban_-1003.json"));
+  const nlohmann::json body = nlohmann::json::parse(
+      read_file(sigflow::testing_support::fixtures_dir() + "/binance/rest_418_ip_ban_-1003.json"));
   ASSERT_EQ(body.at("code").get<int>(), -1003);
   FailedResponse f;
   f.status = 418;

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every libFuzzer target in BUILD_DIR for SECONDS each, seeded from the project's real messages.
-# Fails on the first crash, leak or sanitizer report; a crashing input is kept in tests/fuzz/crashes/.
+# Runs every libFuzzer target in BUILD_DIR for SECONDS each, JOBS targets at a time (one per core), seeded
+# from the project's real messages. Fails when any target reports a crash, leak or sanitizer finding; a
+# crashing input is kept in tests/fuzz/crashes/.
 set -euo pipefail
-build=${1:?usage: tests/fuzz/run.sh BUILD_DIR [SECONDS]}
+build=${1:?usage: tests/fuzz/run.sh BUILD_DIR [SECONDS] [JOBS]}
 seconds=${2:-30}
+jobs=${3:-1}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -103,28 +105,44 @@ PY
 
 run() {
   local target=$1 corpus=$2
-  echo "fuzz: $target for ${seconds}s"
   mkdir -p "$work/out-$target" "$root/tests/fuzz/crashes"
-  "$build/tests/fuzz/$target" "$work/out-$target" "$corpus" -max_total_time="$seconds" -rss_limit_mb=4096 \
-    -artifact_prefix="$root/tests/fuzz/crashes/$target-" -print_final_stats=1 2>"$work/$target.log" || {
+  if "$build/tests/fuzz/$target" "$work/out-$target" "$corpus" -max_total_time="$seconds" -rss_limit_mb=4096 \
+    -artifact_prefix="$root/tests/fuzz/crashes/$target-" -print_final_stats=1 >"$work/$target.log" 2>&1; then
+    echo "fuzz: $target ${seconds}s: $(grep -E 'stat::number_of_executed_units' "$work/$target.log" | tail -1)"
+  else
     tail -50 "$work/$target.log"
     echo "fuzz: $target FAILED" >&2
     return 1
-  }
-  grep -E "stat::number_of_executed_units|Done" "$work/$target.log" | tail -2
+  fi
 }
-run fuzz_binance_decoder "$work/frames"
-run fuzz_okx_decoder "$work/okx"
-run fuzz_bybit_decoder "$work/bybit"
-run fuzz_deribit_decoder "$work/deribit"
-run fuzz_capture "$work/capture"
-run fuzz_http_response "$work/http"
-run fuzz_websocket_client "$work/ws"
-run fuzz_http_upgrade "$work/upgrade"
-run fuzz_config "$work/config"
-run fuzz_tokenizer "$work/text"
-run fuzz_sse_parser "$work/sse"
-run fuzz_chat_completion "$work/chat"
-run fuzz_reply_parser "$work/reply"
-run fuzz_retry_after "$work/retry"
-run fuzz_metrics_request "$work/metrics"
+
+targets=(
+  "fuzz_binance_decoder $work/frames" "fuzz_okx_decoder $work/okx" "fuzz_bybit_decoder $work/bybit"
+  "fuzz_deribit_decoder $work/deribit" "fuzz_capture $work/capture" "fuzz_http_response $work/http"
+  "fuzz_websocket_client $work/ws" "fuzz_http_upgrade $work/upgrade" "fuzz_config $work/config"
+  "fuzz_tokenizer $work/text" "fuzz_sse_parser $work/sse" "fuzz_chat_completion $work/chat"
+  "fuzz_reply_parser $work/reply" "fuzz_retry_after $work/retry" "fuzz_metrics_request $work/metrics"
+)
+failed=0
+for binary in "$build"/tests/fuzz/fuzz_*; do
+  name=$(basename "$binary")
+  if ! printf '%s\n' "${targets[@]}" | grep -q "^$name "; then
+    echo "fuzz: $name has no seed corpus in tests/fuzz/run.sh" >&2
+    failed=1
+  fi
+done
+running=0
+for entry in "${targets[@]}"; do
+  if ((running >= jobs)); then
+    wait -n || failed=1
+    running=$((running - 1))
+  fi
+  # shellcheck disable=SC2086  # "target corpus", split on purpose
+  run $entry &
+  running=$((running + 1))
+done
+while ((running > 0)); do
+  wait -n || failed=1
+  running=$((running - 1))
+done
+exit "$failed"

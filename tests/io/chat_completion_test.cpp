@@ -1,4 +1,5 @@
 #include "io/chat_completion.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,7 +27,8 @@ std::string read_file(const fs::path& path) {
 
 std::vector<fs::path> fixtures(std::string_view folder, std::string_view prefix, std::string_view extension) {
   std::vector<fs::path> paths;
-  for (const auto& entry : fs::directory_iterator(fs::path(SIGFLOW_FIXTURES) / folder)) {
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(sigflow::testing_support::fixtures_dir()) / folder)) {
     const std::string name = entry.path().filename().string();
     if (name.starts_with(prefix) && entry.path().extension() == extension && !name.ends_with(".source.txt")) {
       paths.push_back(entry.path());
@@ -69,7 +71,8 @@ void expect_matches(const ChatCompletion& got, const Expected& expected) {
 
 std::vector<fs::path> completion_fixtures() {
   auto paths = fixtures("openai", "nonstream_", ".json");
-  paths.push_back(fs::path(SIGFLOW_FIXTURES) / "openai" / "spec_nonstream_default.json");
+  paths.push_back(fs::path(sigflow::testing_support::fixtures_dir()) / "openai" /
+                  "spec_nonstream_default.json");
   return paths;
 }
 
@@ -100,7 +103,7 @@ TEST(ChatCompletion, KnownValuesOfTruncatedAndRefusedBodies) {
   ChatCompletionDecoder decoder;
   ChatCompletion got;
   ProviderError error;
-  const fs::path folder = fs::path(SIGFLOW_FIXTURES) / "openai";
+  const fs::path folder = fs::path(sigflow::testing_support::fixtures_dir()) / "openai";
   ASSERT_EQ(decoder.decode_completion(read_file(folder / "nonstream_length_truncated.json"), got, error),
             DecodeStatus::kOk);
   EXPECT_EQ(got.finish_reason, FinishReason::kLength);
@@ -197,8 +200,8 @@ TEST(ChatCompletion, StreamEqualsTheNonStreamingBodyItAccumulatesTo) {
 }
 
 TEST(ChatCompletion, SpecChunkExampleDecodes) {
-  std::istringstream lines(
-      read_file(fs::path(SIGFLOW_FIXTURES) / "openai" / "spec_stream_chunks_example.txt"));
+  std::istringstream lines(read_file(fs::path(sigflow::testing_support::fixtures_dir()) / "openai" /
+                                     "spec_stream_chunks_example.txt"));
   ChatCompletionDecoder decoder;
   ChatChunk chunk;
   ProviderError error;
@@ -267,7 +270,7 @@ TEST(ChatCompletion, EveryOpenAiErrorFixture) {
 }
 
 TEST(ChatCompletion, EveryCompatErrorFixture) {
-  const fs::path folder = fs::path(SIGFLOW_FIXTURES) / "compat";
+  const fs::path folder = fs::path(sigflow::testing_support::fixtures_dir()) / "compat";
   expect_error_matches(folder / "llamacpp_health_503_loading.json", 503);
   expect_error_matches(folder / "vllm_error_legacy_toplevel.json", 400);
   expect_error_matches(folder / "vllm_error_wrapped.json", 400);
@@ -290,7 +293,8 @@ TEST(ChatCompletion, MalformedBodiesAreErrorValues) {
   ChatCompletion completion;
   ChatChunk chunk;
   ProviderError error;
-  const std::string full = read_file(fs::path(SIGFLOW_FIXTURES) / "openai" / "spec_nonstream_default.json");
+  const std::string full = read_file(fs::path(sigflow::testing_support::fixtures_dir()) / "openai" /
+                                     "spec_nonstream_default.json");
   for (std::size_t cut : {std::size_t{0}, std::size_t{1}, full.size() / 2, full.size() - 3}) {
     EXPECT_EQ(decoder.decode_completion(std::string_view(full).substr(0, cut), completion, error),
               DecodeStatus::kMalformed)

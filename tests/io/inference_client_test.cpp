@@ -1,6 +1,7 @@
 // InferenceClient against a scripted transport: what it sends, when, and what it does with each answer.
 // Time is a plain number the test advances, so every "not before" is checked exactly, without sleeping.
 #include "io/inference_client.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +18,7 @@ constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kSec = 1'000'000'000;
 
 std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/" + name, std::ios::binary);
+  std::ifstream in(sigflow::testing_support::fixtures_dir() + "/" + name, std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();

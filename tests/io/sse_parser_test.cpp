@@ -1,4 +1,5 @@
 #include "io/sse_parser.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 
@@ -23,8 +24,8 @@ std::string read_file(const std::filesystem::path& path) {
 
 std::vector<std::filesystem::path> stream_fixtures() {
   std::vector<std::filesystem::path> paths;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::filesystem::path(SIGFLOW_FIXTURES) / "openai")) {
+  for (const auto& entry : std::filesystem::directory_iterator(
+           std::filesystem::path(sigflow::testing_support::fixtures_dir()) / "openai")) {
     if (entry.path().extension() == ".sse") paths.push_back(entry.path());
   }
   std::sort(paths.begin(), paths.end());

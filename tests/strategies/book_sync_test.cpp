@@ -1,6 +1,7 @@
 // BookSync against the venues' own messages (tests/fixtures/<venue>/), turned into MarketEvents here with
 // an independent JSON library so that the sync rules are checked whether or not a venue's decoder exists.
 #include "strategies/book_sync.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 json load(const std::string& relative) {
-  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/" + relative);
+  std::ifstream in(sigflow::testing_support::fixtures_dir() + "/" + relative);
   EXPECT_TRUE(in) << relative;
   return json::parse(in);
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include "tests/support/paths.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -75,7 +76,8 @@ std::shared_ptr<const Tokenizer> tokenizer(Encoding encoding) {
   auto& slot = loaded[static_cast<int>(encoding)];
   if (!slot) {
     std::string error;
-    slot = Tokenizer::load(encoding, fs::path(SIGFLOW_SOURCE_DIR) / "data" / "tokenizers", error);
+    slot = Tokenizer::load(encoding, fs::path(sigflow::testing_support::source_dir()) / "data" / "tokenizers",
+                           error);
     EXPECT_NE(slot, nullptr) << error;
   }
   return slot;

@@ -1,6 +1,7 @@
 // StrategyCore end to end: the recorded Binance USD-M session through decode, books, features, the local
 // model and signals; bad frames counted and logged; one signal per instrument per cycle.
 #include "strategies/strategy_core.hpp"
+#include "tests/support/paths.hpp"
 
 #include "engine/clock.hpp"
 
@@ -56,7 +57,7 @@ struct CaptureRecord {
 };
 
 std::vector<CaptureRecord> load_capture() {
-  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/captures/BINANCE_FUTURES.jsonl");
+  std::ifstream in(sigflow::testing_support::fixtures_dir() + "/captures/BINANCE_FUTURES.jsonl");
   EXPECT_TRUE(in);
   std::vector<CaptureRecord> out;
   std::string line;
@@ -390,7 +391,7 @@ TEST(StrategyCore, TimedFramesFillTheVenueHistograms) {
 }
 
 std::string read_fixture(const std::string& name) {
-  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/" + name);
+  std::ifstream in(sigflow::testing_support::fixtures_dir() + "/" + name);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 

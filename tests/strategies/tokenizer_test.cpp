@@ -1,4 +1,5 @@
 #include "strategies/tokenizer/tokenizer.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -24,9 +25,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kDataDir = fs::path(SIGFLOW_SOURCE_DIR) / "data" / "tokenizers";
-const fs::path kFixtures = fs::path(SIGFLOW_FIXTURES) / "tiktoken";
-const fs::path kReferenceDir = fs::path(SIGFLOW_SOURCE_DIR) / "tools" / "tiktoken-ref";
+const fs::path kDataDir = fs::path(sigflow::testing_support::source_dir()) / "data" / "tokenizers";
+const fs::path kFixtures = fs::path(sigflow::testing_support::fixtures_dir()) / "tiktoken";
+const fs::path kReferenceDir = fs::path(sigflow::testing_support::source_dir()) / "tools" / "tiktoken-ref";
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -2,6 +2,7 @@
 // frames rendered from the synthetic market decoded by the engine's own Bybit decoder (snapshot on subscribe,
 // u chains, a book rebuilt from the frames equal to the market's), send stamps, and capture replay
 // attribution.
+#include "tests/support/paths.hpp"
 #include "tools/exchange-sim/bybit.hpp"
 
 #include <arpa/inet.h>
@@ -329,7 +330,7 @@ TEST(BybitSim, ALateSubscriberStartsFromASnapshotThatChains) {
 
 TEST(BybitSim, ReplayAttributesEveryCapturedFrameToOneCategory) {
   const Bybit spot(Bybit::Category::spot), linear(Bybit::Category::linear);
-  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/captures/BYBIT.jsonl");
+  std::ifstream in(sigflow::testing_support::fixtures_dir() + "/captures/BYBIT.jsonl");
   ASSERT_TRUE(in);
   std::map<std::string, std::string> category_of_connection = {{"BYBIT.ws.2", "linear"},
                                                                {"BYBIT.ws.3", "spot"}};

@@ -2,6 +2,7 @@
 // frames rendered from the synthetic market decoded by the engine's own Deribit decoder (snapshot on
 // subscribe, change_id chains, a book rebuilt from the frames equal to the market's), heartbeats answered
 // and missed, send stamps, and capture replay attribution.
+#include "tests/support/paths.hpp"
 #include "tools/exchange-sim/deribit.hpp"
 
 #include <gtest/gtest.h>
@@ -365,7 +366,7 @@ TEST(DeribitSim, HeartbeatTestRequestsAnsweredAndMissed) {
 }
 
 TEST(DeribitSim, ReplayAttributesCapturedNotifications) {
-  std::ifstream in(std::string(SIGFLOW_SOURCE_DIR) + "/tests/fixtures/captures/DERIBIT.jsonl");
+  std::ifstream in(sigflow::testing_support::source_dir() + "/tests/fixtures/captures/DERIBIT.jsonl");
   ASSERT_TRUE(in);
   const Deribit venue;
   io::deribit::Decoder decoder;

@@ -2,6 +2,7 @@
 // engine's io code) talks to the simulator started by each test, and every frame is checked against the
 // shapes of the real venue's messages (tests/fixtures/binance).
 #include "tools/exchange-sim/exchange_sim.hpp"
+#include "tests/support/paths.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -555,7 +556,7 @@ std::vector<std::pair<std::string, std::string>> capture_frames(const std::strin
 }
 
 TEST(ExchangeSim, ReplaySendsTheCapturedFramesByteExactInOrder) {
-  const std::string path = std::string(SIGFLOW_FIXTURES) + "/captures/BINANCE_FUTURES.jsonl";
+  const std::string path = sigflow::testing_support::fixtures_dir() + "/captures/BINANCE_FUTURES.jsonl";
   ExchangeSimConfig config;
   config.replay_file = path;
   config.replay_speed = 0;  // as fast as the client reads
@@ -592,7 +593,7 @@ TEST(ExchangeSim, ReplaySendsTheCapturedFramesByteExactInOrder) {
 }
 
 TEST(ExchangeSim, ReplayToARawConnectionSendsTheBareEvents) {
-  const std::string path = std::string(SIGFLOW_FIXTURES) + "/captures/BINANCE_FUTURES.jsonl";
+  const std::string path = sigflow::testing_support::fixtures_dir() + "/captures/BINANCE_FUTURES.jsonl";
   ExchangeSimConfig config;
   config.replay_file = path;
   config.replay_speed = 0;

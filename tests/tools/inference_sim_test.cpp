@@ -2,6 +2,7 @@
 // for the transport, strategies' snapshot lines and reply schema for the prompt, io::SseParser and
 // io::ChatCompletionDecoder for the answers, engine/retry_after for the headers.
 #include "tools/inference-sim/inference_sim.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 
@@ -34,7 +35,7 @@ constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kBound = 10'000 * kMs;
 
 std::string tokenizer_dir() {
-  return (std::filesystem::path(SIGFLOW_SOURCE_DIR) / "data" / "tokenizers").string();
+  return (std::filesystem::path(sigflow::testing_support::source_dir()) / "data" / "tokenizers").string();
 }
 
 // A snapshot line exactly as the engine writes it.

@@ -1,6 +1,7 @@
 // The Binance decoder on real messages: every fixture of tests/fixtures/binance and every received frame of
 // the USD-M capture, with exact field values; and on broken input, which must give an error value.
 #include "io/venues/binance/decoder.hpp"
+#include "tests/support/paths.hpp"
 
 #include <gtest/gtest.h>
 
@@ -319,7 +320,7 @@ TEST_F(BinanceDecoderTest, SubscribeRequestFixtureIsNotAnAck) {
 }
 
 TEST_F(BinanceDecoderTest, EveryCapturedFrameDecodes) {
-  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/captures/BINANCE_FUTURES.jsonl");
+  std::ifstream in(sigflow::testing_support::fixtures_dir() + "/captures/BINANCE_FUTURES.jsonl");
   ASSERT_TRUE(in);
   std::string line;
   std::size_t frames = 0, trades = 0, tickers = 0, deltas = 0, ignored = 0, rest = 0;

@@ -2,6 +2,7 @@
 // fixture of tests/fixtures/binance (frames and REST bodies, padded as the FrameRing delivers them), and the
 // VenueProtocol plans, limits and REST snapshot requests.
 #include <gtest/gtest.h>
+#include "tests/support/paths.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -21,7 +22,7 @@ namespace sigflow::io::binance {
 namespace {
 
 std::filesystem::path fixture_dir() {
-  return std::filesystem::path(SIGFLOW_FIXTURES) / "binance";
+  return std::filesystem::path(sigflow::testing_support::fixtures_dir()) / "binance";
 }
 
 std::string fixture(const std::string& name) {

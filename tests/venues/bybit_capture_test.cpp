@@ -3,6 +3,7 @@
 // every connection and book topic the update ids chain with zero gaps — the evidence that Bybit's `u`
 // advances by one per frame and topic and that the decoder's first/final/prev mapping expresses it.
 #include <gtest/gtest.h>
+#include "tests/support/paths.hpp"
 
 #include <iostream>
 
@@ -42,7 +43,7 @@ struct ChainSink final : public EventSink {
 };
 
 TEST(BybitCapture, EveryFrameDecodesAndBookChainsHaveNoGaps) {
-  std::ifstream in(std::string(SIGFLOW_FIXTURES) + "/captures/BYBIT.jsonl");
+  std::ifstream in(sigflow::testing_support::fixtures_dir() + "/captures/BYBIT.jsonl");
   ASSERT_TRUE(in);
   Decoder decoder;
   ChainSink sink;

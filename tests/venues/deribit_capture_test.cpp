@@ -2,6 +2,7 @@
 // through the decoder: every received frame decodes, and every book channel's change_id chain is unbroken
 // from its snapshot on.
 #include <gtest/gtest.h>
+#include "tests/support/paths.hpp"
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -26,7 +27,7 @@ struct BookChain {
 };
 
 TEST(DeribitCapture, EveryFrameDecodesAndBooksChainWithoutGaps) {
-  std::istringstream lines(read_file(std::string(SIGFLOW_FIXTURES) + "/captures/DERIBIT.jsonl"));
+  std::istringstream lines(read_file(sigflow::testing_support::fixtures_dir() + "/captures/DERIBIT.jsonl"));
   Decoder decoder;
   RecordingSink sink;
   std::map<std::string, BookChain> books;

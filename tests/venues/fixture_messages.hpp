@@ -3,6 +3,7 @@
 // array of consecutive messages; the array is split on its top-level elements rather than re-serialised, so
 // key order and number spelling reach the decoders byte for byte.
 #include <gtest/gtest.h>
+#include "tests/support/paths.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -22,7 +23,7 @@ inline std::string read_file(const std::string& path) {
 
 // tests/fixtures/<venue>/<name>
 inline std::string venue_fixture(std::string_view venue, const std::string& name) {
-  return read_file(std::string(SIGFLOW_FIXTURES) + "/" + std::string(venue) + "/" + name);
+  return read_file(sigflow::testing_support::fixtures_dir() + "/" + std::string(venue) + "/" + name);
 }
 
 inline std::vector<std::string> messages(const std::string& text) {
