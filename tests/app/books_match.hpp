@@ -13,7 +13,7 @@
 
 #include "engine/app/pipeline.hpp"
 #include "io/venues/decimal.hpp"
-#include "tests/app/wait_for.hpp"
+#include "tests/support/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace sigflow::testing_support {

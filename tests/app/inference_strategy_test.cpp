@@ -9,12 +9,11 @@
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "engine/app/inference_thread.hpp"
 #include "engine/app/strategy_thread.hpp"
 #include "engine/clock.hpp"
-#include "tests/app/wait_for.hpp"
+#include "tests/support/wait_for.hpp"
 
 namespace {
 
@@ -107,6 +106,13 @@ class InferenceStrategyTest : public testing::Test {
     return got;
   }
 
+  // Waits until `n` more strategy cycles have completed. A cycle under way now counts as one, so n >= 2
+  // guarantees n - 1 whole cycles that started after the call.
+  bool wait_cycles(std::uint64_t n) {
+    const std::uint64_t target = strategy_->counters().cycles.load() + n;
+    return wait_for([&] { return strategy_->counters().cycles.load() >= target; }, std::chrono::seconds(20));
+  }
+
   void reply(std::uint64_t job, std::uint32_t instrument, strategies::Action action, double confidence) {
     app::ReplyRecord r;
     r.kind = app::ReplyRecord::Kind::kEntry;
@@ -147,8 +153,9 @@ TEST_F(InferenceStrategyTest, ReplyBecomesAnLlmSignalAndEveryCycleHasEveryInstru
   EXPECT_EQ(job.lines[0].substr(0, job.items[0].pair_size), "BTCUSDT@binance-usdm");
   EXPECT_EQ(job.lines[0].back(), '\n');
 
-  // While BTC waits on its reply it is not prompted again.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // While BTC waits on its reply it is not prompted again: counted in cycles that planned prompts after
+  // the job was taken, not in time, since a starved strategy thread may run none for a while.
+  ASSERT_TRUE(wait_cycles(3));
   EXPECT_EQ(inference_->prompts().frames_available(), 0u);
 
   reply(job.header.job, 0, strategies::Action::kSell, 0.66);
@@ -190,8 +197,13 @@ TEST_F(InferenceStrategyTest, ReplyAfterTheMidMovedIsDroppedAsStale) {
   feed(37000.0);
   PromptJob job;
   ASSERT_TRUE(take_job(job));
-  feed(37100.0);                                                // ~27 bps: past the 10 bps bound
-  std::this_thread::sleep_for(std::chrono::milliseconds(120));  // at least one cycle sees the new mid
+  const std::uint64_t events = strategy_->core().counters().decoded_events.load();
+  feed(37100.0);  // ~27 bps: past the 10 bps bound
+  // The reply is judged against the features of the last cycle before it: the new mid must be applied and a
+  // cycle must have run since, or the reply would be judged against the old mid and accepted.
+  ASSERT_TRUE(wait_for([&] { return strategy_->core().counters().decoded_events.load() > events; },
+                       std::chrono::seconds(20)));
+  ASSERT_TRUE(wait_cycles(2));
   reply(job.header.job, 0, strategies::Action::kBuy, 0.9);
   const auto* merger = strategy_->merger();
   ASSERT_TRUE(

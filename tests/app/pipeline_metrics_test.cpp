@@ -17,7 +17,7 @@
 
 #include "engine/app/pipeline.hpp"
 #include "engine/app/venue_wiring.hpp"
-#include "tests/app/wait_for.hpp"
+#include "tests/support/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 #include "tools/inference-sim/inference_sim.hpp"
 
@@ -33,7 +33,7 @@ constexpr const char* kKeyEnv = "SIGFLOW_METRICS_TEST_KEY";
 std::string http_get(std::uint16_t port, const std::string& target) {
   std::string response;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{5, 0};
+  timeval timeout{30, 0};  // a hang guard: the status thread may wait seconds for a core
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

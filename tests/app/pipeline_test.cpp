@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "engine/app/venue_wiring.hpp"
-#include "tests/app/wait_for.hpp"
+#include "tests/support/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace {

@@ -13,7 +13,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "engine/app/commands.hpp"
 #include "engine/app/inference_thread.hpp"
@@ -22,6 +21,7 @@
 #include "engine/app/venue_wiring.hpp"
 #include "engine/secret_bytes.hpp"
 #include "tests/engine/vm_flags.hpp"
+#include "tests/support/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace sigflow::app {
@@ -157,9 +157,8 @@ TEST(Security, CaptureNeverHoldsTheApiKey) {
   {
     Recorder recorder(config, path, sim.ca_pem());
     recorder.start();
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (recorder.frames_written() < 200 && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(testing_support::wait_for([&] { return recorder.frames_written() >= 200; },
+                                          std::chrono::seconds(60)));
     recorder.stop();
     EXPECT_GE(recorder.totals().frames, 200u);
   }

@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/app/wait_for.hpp"
+#include "tests/support/wait_for.hpp"
 
 extern char** environ;
 

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <csignal>
 
-#include "tests/app/wait_for.hpp"
+#include "tests/support/wait_for.hpp"
 
 namespace sigflow::app {
 namespace {

@@ -27,6 +27,7 @@
 
 #include "io/http_response_reader.hpp"
 #include "io/loopback_certs.hpp"
+#include "tests/support/wait_for.hpp"
 
 namespace sigflow::io {
 namespace {
@@ -34,7 +35,7 @@ namespace {
 namespace http = boost::beast::http;
 
 constexpr std::int64_t kMs = 1'000'000;
-constexpr std::int64_t kBound = 10'000 * kMs;  // every wait is bounded; no test asserts on elapsed time
+constexpr std::int64_t kBound = 60'000 * kMs;  // every wait is bounded; no test asserts on elapsed time
 
 // ---- the server: blocking sockets (optionally OpenSSL) on 127.0.0.1, one thread per connection, each
 // running the test's script ----
@@ -98,7 +99,7 @@ class PeerConnection {
     return seen;
   }
 
-  // Waits for the client to close (or 5 s).
+  // Waits for the client to close (or 30 s).
   void wait_for_eof() {
     char chunk[4096];
     while (read_some(chunk, sizeof chunk) > 0) {
@@ -187,7 +188,7 @@ class TestServer {
   }
 
   void serve(int fd, int index) {
-    timeval timeout{5, 0};  // a stuck test fails instead of hanging
+    timeval timeout{30, 0};  // a stuck test fails instead of hanging
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     SSL* ssl = nullptr;
@@ -278,8 +279,9 @@ class HttpClientTest : public ::testing::Test {
     c.host = "127.0.0.1";
     c.port = port;
     c.plaintext = plaintext;
-    c.first_byte_timeout_ns = 5'000 * kMs;
-    c.request_timeout_ns = 8'000 * kMs;
+    // Hang guards under kBound, generous for a server thread that may wait seconds for a core.
+    c.first_byte_timeout_ns = 30'000 * kMs;
+    c.request_timeout_ns = 40'000 * kMs;
     return c;
   }
 
@@ -456,7 +458,7 @@ TEST_F(HttpClientTest, StreamingDeliversBodyPiecesBeforeTheResponseEnds) {
     {
       // The second piece waits until the client has handed the first to the handler.
       std::unique_lock lock(m);
-      cv.wait_for(lock, std::chrono::seconds(5), [&] { return go_on; });
+      cv.wait_for(lock, std::chrono::seconds(60), [&] { return go_on; });
     }
     c.write("e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n");
     c.wait_for_eof();
@@ -640,7 +642,10 @@ TEST_F(HttpClientTest, SilentServerHitsTheFirstByteTimeoutAndWholeRequestTimeout
   EXPECT_EQ(silent.kind, HttpErrorKind::kFirstByteTimeout) << silent.message;
   EXPECT_TRUE(silent.request_sent);
 
+  // Only the whole-request timeout is short: a server thread slow to send the first byte must not turn
+  // this into a first-byte timeout.
   Recorder stalled;
+  request.first_byte_timeout_ns = 0;
   request.request_timeout_ns = 300 * kMs;
   ASSERT_TRUE(connection.send(request, stalled));
   run(stalled);
@@ -711,8 +716,7 @@ TEST_F(HttpClientTest, PoolSpreadsConcurrentRequestsAndReusesIdleConnections) {
       // Hold the first two answers until both requests are in: they must be on two connections.
       if (r->target == "/hold") {
         waiting.fetch_add(1);
-        for (int i = 0; i < 500 && waiting.load() < 2; ++i)
-          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        testing_support::wait_for([&] { return waiting.load() >= 2; }, std::chrono::seconds(60));
       }
       c.write(response(200, std::to_string(c.index())));
     }

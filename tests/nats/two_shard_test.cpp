@@ -10,14 +10,13 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "engine/app/pipeline.hpp"
 #include "engine/app/venue_wiring.hpp"
 #include "engine/shard.hpp"
 #include "io/nats/jetstream_consumer.hpp"
-#include "tests/app/wait_for.hpp"
 #include "tests/nats/nats_server.hpp"
+#include "tests/support/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace {
@@ -78,7 +77,14 @@ TEST(ScaleOut, TwoShardsThroughANatsRestartEverySignalOnceInOrder) {
 
   // The crash: signals keep coming, the engines spill them, then replay them into the restarted server.
   server.kill();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1'500));
+  // Down until every engine has spilled: a fixed outage could pass with no cycle run on a loaded machine.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (auto& p : shards)
+          if (p->nats()->counters().spilled.load() == 0) return false;
+        return true;
+      },
+      std::chrono::seconds(30)));
   ASSERT_TRUE(server.start());
   const std::uint64_t after_restart = shards[0]->totals().cycles + 30;
   ASSERT_TRUE(cycles_reach(after_restart));

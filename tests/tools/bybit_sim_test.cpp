@@ -388,7 +388,7 @@ class WsClient {
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
-    timeval tv{5, 0};
+    timeval tv{30, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ctx_ = SSL_CTX_new(TLS_client_method());
     BIO* bio = BIO_new_mem_buf(ca_pem.data(), static_cast<int>(ca_pem.size()));
@@ -407,7 +407,7 @@ class WsClient {
                                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                                 "Sec-WebSocket-Version: 13\r\n\r\n";
     if (SSL_write(ssl_, request.data(), static_cast<int>(request.size())) <= 0) return 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     std::size_t end = 0;
     while ((end = in_.find("\r\n\r\n")) == std::string::npos)
       if (!read_some(deadline)) return 0;

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "engine/clock.hpp"
+#include "tests/support/wait_for.hpp"
 #include "tools/exchange-sim/synthetic_market.hpp"
 #include "tools/exchange-sim/venues.hpp"
 
@@ -39,6 +40,11 @@ namespace {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
+
+// The bound of every wait for something the simulator must do: only a hang reaches it, while a loaded
+// machine may leave the simulator's threads without a core for seconds. Waits that expect nothing to arrive
+// keep their short windows: under load those can only pass more easily, never fail.
+constexpr auto kBound = 30s;
 
 // A deliberately small blocking client: TLS verified against the simulator's CA, the RFC 6455 upgrade, and
 // masked client frames. Every read is bounded by a deadline.
@@ -83,7 +89,7 @@ class TestClient {
     static const std::regex kLength("Content-Length: ([0-9]+)", std::regex::icase);
     std::smatch m;
     const std::size_t length = std::regex_search(head_, m, kLength) ? std::stoul(m[1]) : 0;
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    const auto deadline = std::chrono::steady_clock::now() + kBound;
     while (in_.size() < length)
       if (!read_some(deadline)) return {};
     answer.body = in_.substr(0, length);
@@ -98,7 +104,7 @@ class TestClient {
     addr.sin_port = htons(port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
-    timeval tv{5, 0};  // a safety net under the poll-based deadlines
+    timeval tv{30, 0};  // a safety net under the poll-based deadlines
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 
@@ -117,7 +123,7 @@ class TestClient {
   }
 
   int read_head() {
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    const auto deadline = std::chrono::steady_clock::now() + kBound;
     while (in_.find("\r\n\r\n") == std::string::npos)
       if (!read_some(deadline)) return 0;
     const auto end = in_.find("\r\n\r\n") + 4;
@@ -287,7 +293,7 @@ TEST(ExchangeSim, CombinedPublicStreamsMatchTheVenueShapesAndAgree) {
   std::optional<std::uint64_t> last_depth_u;
   int tickers = 0;
   int compared = 0;
-  const int depth_frames = read_frames(client, 5, 10s, [&](const std::string& text) {
+  const int depth_frames = read_frames(client, 5, kBound, [&](const std::string& text) {
     const json frame = json::parse(text);
     EXPECT_EQ(keys_of(frame), (std::set<std::string>{"stream", "data"}));
     const json& d = frame["data"];
@@ -353,7 +359,7 @@ TEST(ExchangeSim, MarketRouteServesTradesMarkPriceAndLiquidations) {
           "btcusdt@forceOrder"),
       101);
   std::set<std::string> seen;
-  read_frames(client, 1, 15s, [&](const std::string& text) {
+  read_frames(client, 1, kBound, [&](const std::string& text) {
     const json frame = json::parse(text);
     const json& d = frame["data"];
     const std::string stream = frame["stream"];
@@ -388,17 +394,17 @@ TEST(ExchangeSim, SubscribeIsAcknowledgedWithTheSameIdAndRawFramesFollow) {
   TestClient client;
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws"), 101);
   ASSERT_TRUE(client.send_text(R"({"method":"SUBSCRIBE","params":["btcusdt@bookTicker"],"id":7})"));
-  auto reply = client.read_text(5s);
+  auto reply = client.read_text(kBound);
   ASSERT_TRUE(reply);
   EXPECT_EQ(*reply, R"({"result":null,"id":7})");  // fixture ws_subscribe_response
-  const int raw = read_frames(client, 3, 5s, [](const std::string& text) {
+  const int raw = read_frames(client, 3, kBound, [](const std::string& text) {
     const json d = json::parse(text);
     EXPECT_EQ(d["e"], "bookTicker");  // a raw connection gets the bare event
     return true;
   });
   EXPECT_EQ(raw, 3);
   ASSERT_TRUE(client.send_text(R"({"method":"LIST_SUBSCRIPTIONS","id":"q-1"})"));
-  const int listed = read_frames(client, 1, 5s, [](const std::string& text) {
+  const int listed = read_frames(client, 1, kBound, [](const std::string& text) {
     const json d = json::parse(text);
     if (!d.contains("id")) return false;
     EXPECT_EQ(d["id"], "q-1");
@@ -416,7 +422,7 @@ TEST(ExchangeSim, MalformedRequestsGetTheVenueErrors) {
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws"), 101);
   const auto error_of = [&](std::string_view request) -> json {
     EXPECT_TRUE(client.send_text(request));
-    auto reply = client.read_text(5s);
+    auto reply = client.read_text(kBound);
     if (!reply) return {};
     return json::parse(*reply);
   };
@@ -532,13 +538,13 @@ TEST(ExchangeSim, AStreamOnTheWrongRouteGetsNothing) {
   ASSERT_EQ(right.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/stream?streams=btcusdt@bookTicker"),
             101);
   // The same stream flows on its own route while the wrong-route connections stay silent.
-  EXPECT_EQ(read_frames(right, 20, 5s, [](const std::string&) { return true; }), 20);
+  EXPECT_EQ(read_frames(right, 20, kBound, [](const std::string&) { return true; }), 20);
   EXPECT_FALSE(wrong.read_text(300ms));
   EXPECT_FALSE(legacy.read_text(10ms));
   EXPECT_FALSE(wrong.ended());
   // A live SUBSCRIBE on the wrong route is acknowledged, and still nothing is served.
   ASSERT_TRUE(wrong.send_text(R"({"method":"SUBSCRIBE","params":["ethusdt@depth20@100ms"],"id":9})"));
-  EXPECT_EQ(wrong.read_text(5s), std::optional<std::string>(R"({"result":null,"id":9})"));
+  EXPECT_EQ(wrong.read_text(kBound), std::optional<std::string>(R"({"result":null,"id":9})"));
   EXPECT_FALSE(wrong.read_text(300ms));
 }
 
@@ -578,7 +584,7 @@ TEST(ExchangeSim, ReplaySendsTheCapturedFramesByteExactInOrder) {
     TestClient client;
     ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), target), 101);
     std::size_t i = 0;
-    read_frames(client, static_cast<int>(expected.size()), 20s, [&](const std::string& text) {
+    read_frames(client, static_cast<int>(expected.size()), kBound, [&](const std::string& text) {
       if (i < expected.size()) {
         EXPECT_EQ(text, expected[i]) << "frame " << i;
       }
@@ -606,7 +612,7 @@ TEST(ExchangeSim, ReplayToARawConnectionSendsTheBareEvents) {
   TestClient client;
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws/sushiusdt@bookTicker"), 101);
   std::size_t i = 0;
-  read_frames(client, static_cast<int>(expected.size()), 20s, [&](const std::string& text) {
+  read_frames(client, static_cast<int>(expected.size()), kBound, [&](const std::string& text) {
     // The capture's events are compact JSON, so an order-keeping dump of the recorded event is byte-equal.
     if (i < expected.size()) {
       EXPECT_EQ(text, expected[i]);
@@ -628,7 +634,7 @@ TEST(ExchangeSim, DiffDepthChainsAndAgreesWithThePartialOfTheSameInstant) {
   std::optional<json> last_diff;
   int chained = 0;
   int agreed = 0;
-  read_frames(client, 12, 10s, [&](const std::string& text) {
+  read_frames(client, 12, kBound, [&](const std::string& text) {
     const json frame = json::parse(text);
     const json& d = frame["data"];
     if (frame["stream"] == "ethusdt@depth@100ms") {
@@ -675,7 +681,7 @@ TEST(ExchangeSim, SendStampsAreMonotonicNanosecondsInsideData) {
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/stream?streams=btcusdt@bookTicker"),
             101);
   std::int64_t previous = 0;
-  const int n = read_frames(client, 20, 5s, [&](const std::string& text) {
+  const int n = read_frames(client, 20, kBound, [&](const std::string& text) {
     const json d = json::parse(text)["data"];
     EXPECT_TRUE(d["sim_ns"].is_number_integer());
     const auto stamp = d["sim_ns"].get<std::int64_t>();
@@ -705,37 +711,43 @@ TEST(ExchangeSim, FaultHooksGapSilenceMalformedAndDisconnect) {
     last_u = d["u"].get<std::uint64_t>();
     return ++diffs > 0;
   };
-  read_frames(client, 3, 5s, count_gaps);
+  read_frames(client, 3, kBound, count_gaps);
   EXPECT_EQ(gaps, 0);
   ASSERT_EQ(sim.connections().size(), 1u);
   EXPECT_EQ(sim.skip_depth_update(sim.connections()[0].id), 1u);
   // The skip applies to the next diff the simulator queues; diffs already queued or in the socket before it
   // (many, when a loaded machine delays this reader) arrive first and chain. So read until the gap shows,
   // then check that the chain resumes with no second one.
-  read_frames(client, 1, 10s, [&](const std::string& text) { return count_gaps(text) && gaps > 0; });
+  read_frames(client, 1, kBound, [&](const std::string& text) { return count_gaps(text) && gaps > 0; });
   EXPECT_EQ(gaps, 1);
-  read_frames(client, 3, 5s, count_gaps);
+  read_frames(client, 3, kBound, count_gaps);
   EXPECT_EQ(gaps, 1);
 
   EXPECT_EQ(sim.send_malformed_json(), 1u);
   bool malformed = false;
-  read_frames(client, 1, 5s, [&](const std::string& text) {
+  read_frames(client, 1, kBound, [&](const std::string& text) {
     malformed = !json::accept(text);
     return malformed;
   });
   EXPECT_TRUE(malformed);
 
   EXPECT_EQ(sim.set_silent(true), 1u);
-  // Drain what was in flight before the switch, then nothing arrives while silent.
-  while (client.read_text(300ms)) {
-  }
+  // Drain what was in flight before the switch, then nothing arrives while silent. A request's answer is
+  // not silenced and is queued behind every frame sent before the switch: once it is read, all of those are.
+  ASSERT_TRUE(client.send_text(R"({"method":"LIST_SUBSCRIPTIONS","id":"drained"})"));
+  EXPECT_EQ(read_frames(client, 1, kBound,
+                        [](const std::string& text) {
+                          const json d = json::parse(text, nullptr, false);
+                          return d.is_object() && d.contains("id") && d["id"] == "drained";
+                        }),
+            1);
   EXPECT_FALSE(client.ended());
   EXPECT_FALSE(client.read_text(300ms));
   sim.set_silent(false);
-  EXPECT_TRUE(client.read_text(5s));
+  EXPECT_TRUE(client.read_text(kBound));
 
   EXPECT_EQ(sim.disconnect(), 1u);
-  while (client.read_text(5s)) {
+  while (client.read_text(kBound)) {
   }
   EXPECT_TRUE(client.ended());
   EXPECT_EQ(client.close_code(), -1);  // no close frame: the connection just dropped
@@ -750,7 +762,10 @@ TEST(ExchangeSim, PingsAreSentAndPongsCounted) {
   ASSERT_TRUE(sim.start().ok());
   TestClient client;
   ASSERT_EQ(client.open(sim.port(), sim.ca_pem(), "/binance-usdm/public/ws"), 101);
-  for (int i = 0; i < 100 && sim.stats().pongs_received < 2; ++i) client.read_text(50ms);
+  // Reading answers the pings; the simulator's pong count is the condition.
+  const auto deadline = std::chrono::steady_clock::now() + kBound;
+  while (sim.stats().pongs_received < 2 && std::chrono::steady_clock::now() < deadline)
+    client.read_text(50ms);
   EXPECT_GE(sim.stats().pings_sent, 2u);
   EXPECT_GE(sim.stats().pongs_received, 2u);
 }
@@ -774,13 +789,14 @@ TEST(ExchangeSim, StopReturnsPromptlyWithClientsConnected) {
   addr.sin_port = htons(sim.port());
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   ASSERT_EQ(::connect(raw, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_TRUE(reading.read_text(5s));
-  for (int i = 0; i < 100 && sim.stats().connections_accepted < 3; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(reading.read_text(kBound));
+  // All three accepted, so that stop() meets one connection in its handshake.
+  ASSERT_TRUE(testing_support::wait_for([&] { return sim.stats().connections_accepted >= 3; }, kBound));
 
   auto stopped = std::async(std::launch::async, [&] { sim.stop(); });
   // A hang guard, not a timing assertion: stop() must not wait for clients.
   ASSERT_EQ(stopped.wait_for(30s), std::future_status::ready);
-  while (reading.read_text(5s)) {
+  while (reading.read_text(kBound)) {
   }
   EXPECT_TRUE(reading.ended());
   EXPECT_EQ(sim.stats().connections_open, 0u);
@@ -817,7 +833,7 @@ TEST(ExchangeSim, StopLeaksNoFileDescriptors) {
               101);
     ASSERT_EQ(b.open(sim.port(), sim.ca_pem(), "/binance-usdm/market/ws/btcusdt@aggTrade"), 101);
     EXPECT_EQ(rejected.open(sim.port(), sim.ca_pem(), "/binance-usdm/nope"), 404);
-    EXPECT_TRUE(a.read_text(5s));
+    EXPECT_TRUE(a.read_text(kBound));
     a.close();  // one client leaves before stop, two connections are still up at stop
     sim.stop();
   }
@@ -836,11 +852,9 @@ TEST(ExchangeSim, AClientThatDoesNotReadIsDisconnectedAsASlowConsumer) {
             101);
   // Socket buffers fill, then the simulator-side backlog passes its bound: the venue's answer is a
   // disconnect.
-  for (int i = 0; i < 300 && sim.stats().slow_consumer_disconnects == 0; ++i)
-    std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(testing_support::wait_for([&] { return sim.stats().slow_consumer_disconnects > 0; }, 60s));
   EXPECT_EQ(sim.stats().slow_consumer_disconnects, 1u);
-  for (int i = 0; i < 100 && !sim.connections().empty(); ++i) std::this_thread::sleep_for(20ms);
-  EXPECT_TRUE(sim.connections().empty());
+  EXPECT_TRUE(testing_support::wait_for([&] { return sim.connections().empty(); }, kBound));
 }
 
 TEST(SyntheticMarket, SameSeedSameEventsAndTheBookStaysConsistent) {

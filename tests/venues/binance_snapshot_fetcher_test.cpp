@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/clock.hpp"
+#include "tests/support/wait_for.hpp"
 
 namespace sigflow::io::binance {
 namespace {
@@ -55,6 +56,8 @@ class ScriptedServer {
     std::lock_guard lock(mutex_);
     return requests_;
   }
+  // Responses written whole to their sockets.
+  int replies() const { return replies_.load(); }
 
  private:
   bool wait_readable(int fd) {
@@ -88,6 +91,7 @@ class ScriptedServer {
           }
           const std::string response = respond_(index, target);
           if (::write(fd, response.data(), response.size()) != static_cast<ssize_t>(response.size())) break;
+          ++replies_;
         }
       }
       ::close(fd);
@@ -98,6 +102,7 @@ class ScriptedServer {
   int listener_ = -1;
   std::uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<int> replies_{0};
   std::thread thread_;
   mutable std::mutex mutex_;
   std::vector<std::pair<std::string, std::int64_t>> requests_;
@@ -214,8 +219,8 @@ TEST(SnapshotFetcher, ConnectionFailuresBackOffAndRecover) {
 TEST(SnapshotFetcher, RepliesWaitingAtDestructionAreNotDelivered) {
   std::atomic<bool> release{false};
   const auto held_reply = [&](int, const std::string& target) {
-    for (int i = 0; i < 10'000 && !release.load(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    sigflow::testing_support::wait_for([&] { return release.load(); }, std::chrono::seconds(60),
+                                       std::chrono::milliseconds(1));
     return response(200, "OK", "", depth_body(target));
   };
   ScriptedServer spot_server(held_reply);
@@ -242,7 +247,8 @@ TEST(SnapshotFetcher, RepliesWaitingAtDestructionAreNotDelivered) {
                      10'000'000'000));
   // Both replies go out while the loop is not running, so they wait on the client's sockets.
   release = true;
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(sigflow::testing_support::wait_for(
+      [&] { return spot_server.replies() == 1 && usdm_server.replies() == 1; }, std::chrono::seconds(30)));
   fetcher.reset();
   EXPECT_EQ(delivered, 0);
   // The loop outlives the fetcher and runs on: nothing of the fetcher may be left armed on it.

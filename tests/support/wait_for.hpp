@@ -1,5 +1,5 @@
 #pragma once
-// The tests' bounded wait (app and nats): polls `pred` every `poll` until it holds or `timeout` passes.
+// The tests' bounded wait: polls `pred` every `poll` until it holds or `timeout` passes.
 #include <chrono>
 #include <thread>
 
