@@ -117,8 +117,11 @@ TEST(ConfigFiles, EachInstrumentIsWatchedByItsVenuesSilenceLimitsOrTheConfigured
   EXPECT_EQ(w.instruments[1].liveness->ticker_ns, 60 * kS);
   // The feed connection's topics carry the same limits.
   const auto& okx = w.connections.back();
-  for (const auto& topic : okx.topics)
-    if (topic.kind == sigflow::io::TopicKind::kBook) EXPECT_EQ(topic.max_silence_ns, 90 * kS) << topic.name;
+  for (const auto& topic : okx.topics) {
+    if (topic.kind == sigflow::io::TopicKind::kBook) {
+      EXPECT_EQ(topic.max_silence_ns, 90 * kS) << topic.name;
+    }
+  }
 }
 
 TEST(ConfigFiles, RunRefusesToStartOnAnUnknownKey) {

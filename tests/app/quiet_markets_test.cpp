@@ -1,6 +1,6 @@
 // Quiet markets through the whole engine against the exchange simulator: an illiquid instrument beside a busy
 // one on the same connection, and a connection that stalls outright. The venues' silence limits are shortened
-// through the config ([venues.<id>] topic_silence_ms) so that a "25 s" silence takes a second or two; every
+// through the config ([venues.<id>] topic_silence_ms) so that a "25 s" silence takes a few seconds; every
 // wait is a bounded poll and no assertion depends on how fast the machine is: the first-frame grace (5 s by
 // default) is what separates a fresh clock from a silence, and it is far above any scheduling delay here.
 #include <gtest/gtest.h>
@@ -23,7 +23,7 @@ using testing_support::wait_for;
 
 // Limits for the data topics; a topic the venue pushes on a clock (mark price, 1 s) keeps a limit above
 // its push interval, as the venue's own rules have it.
-constexpr std::int64_t kBookLimitMs = 400;
+constexpr std::int64_t kBookLimitMs = 1'000;
 constexpr std::int64_t kClockedLimitMs = 5'000;
 
 class QuietMarkets : public testing::TestWithParam<std::string> {
@@ -91,13 +91,13 @@ TEST_P(QuietMarkets, AQuietInstrumentBesideABusyOneCostsNoRecycleAndAtMostOneRes
   const std::string quiet = symbols_.back();
   const auto before = pipeline_->totals();
   sim_->set_activity(quiet, tools::ActivityProfile{0.0});
-  // The quiet topics are reported (after their 400 ms limit) and resubscribed once: the connection still
+  // The quiet topics are reported (after their 1 s limit) and resubscribed once: the connection still
   // carries the busy instruments' frames.
   ASSERT_TRUE(wait_for([&] { return pipeline_->totals().resubscribes > before.resubscribes; }, 20s))
       << GetParam() << ": silent reports " << pipeline_->totals().silent_topics - before.silent_topics;
-  // The silence goes on for several limits more (time passing, not a synchronisation); the next resubscribe
-  // of the same silence would only come after the 5 s grace.
-  std::this_thread::sleep_for(1500ms);
+  // The silence goes on for two limits more (time passing, not a synchronisation); the next resubscribe of
+  // the same silence would only come after the limit plus the 5 s grace.
+  std::this_thread::sleep_for(2000ms);
   sim_->set_activity(quiet, tools::ActivityProfile{1.0});
   const auto during = pipeline_->totals();
   // The market moves again, and the quiet instrument's data with it.
