@@ -163,6 +163,9 @@ void FeedConnection::on_websocket_open(io::WebSocketClient&, std::int64_t now_ns
   outgoing_ = outgoing_limiter(config_.max_outgoing_per_s);
   // Every topic is subscribed afresh below: its silence counts from now, whatever it was before.
   for (TopicClock& clock : clocks_) clock = TopicClock{now_ns};
+  last_unprompted_ns_ = now_ns;
+  replies_owed_ = 0;
+  pings_seen_ = client_.counters().pings_answered.load();
   outbox_.assign(config_.open_messages.begin(), config_.open_messages.end());
   outbox_.insert(outbox_.end(), config_.subscribe_messages.begin(), config_.subscribe_messages.end());
   // Inside on_bytes: what pump queues is flushed when on_bytes returns.
@@ -173,12 +176,18 @@ void FeedConnection::on_websocket_open(io::WebSocketClient&, std::int64_t now_ns
 
 void FeedConnection::on_websocket_message(io::WebSocketClient& client, std::string_view payload,
                                           std::int64_t recv_ns) noexcept {
+  if (replies_owed_ > 0) {
+    --replies_owed_;
+  } else {
+    last_unprompted_ns_ = recv_ns;
+  }
   if (!config_.protocol || !config_.protocol->reply_to(payload, reply_)) return;
   // A demanded answer (Deribit test_request) cannot wait behind subscriptions: the venue closes the
   // connection when it is late. It still counts against the outgoing limit, which then delays the rest.
   if (client.send_text(reply_)) {
     counters_.replies.add();
     counters_.messages_sent.add();
+    ++replies_owed_;
     outgoing_.debit(1, recv_ns);
   }
 }
@@ -194,6 +203,7 @@ void FeedConnection::pump(std::int64_t now_ns, bool flush) {
     if (!client_.send_text(outbox_.front())) break;
     outbox_.pop_front();
     counters_.messages_sent.add();
+    ++replies_owed_;
     sent = true;
   }
   if (sent && flush) client_.flush(stream_);
@@ -253,11 +263,12 @@ void FeedConnection::on_topic_silent(std::size_t topic, std::int64_t last_data_n
     counters_.quiet_reports.add();
     return;
   }
-  // No frame of any kind (data, pings, pongs, acks) for a whole limit: the connection itself is silent.
-  const std::int64_t connection_silent_for = now_ns - client_.last_receive_ns();
+  // Nothing from the venue but replies to this client (acks, pongs) for a whole limit: the connection itself
+  // is silent.
+  const std::int64_t connection_silent_for = now_ns - last_unprompted_ns_;
   if (connection_silent_for > limit) {
     char reason[96];
-    std::snprintf(reason, sizeof(reason), "no frame of any kind for %.1f s",
+    std::snprintf(reason, sizeof(reason), "nothing but replies to this client for %.1f s",
                   static_cast<double>(connection_silent_for) / 1e9);
     recycle(reason);
     return;
@@ -300,6 +311,11 @@ void FeedConnection::recycle(std::string_view reason) {
 
 void FeedConnection::on_health_check(std::int64_t now_ns) {
   if (!is_open()) return;
+  // A server ping is the venue speaking unprompted (Binance pings every 20 s / 3 min).
+  if (const std::uint64_t pings = client_.counters().pings_answered.load(); pings != pings_seen_) {
+    pings_seen_ = pings;
+    last_unprompted_ns_ = std::max(last_unprompted_ns_, now_ns);
+  }
   policy_.on_healthy(now_ns);
   health_timer_.arm_at(now_ns + kHealthCheckNs);
 }

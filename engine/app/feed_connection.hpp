@@ -143,7 +143,15 @@ class FeedConnection final : public io::TransportObserver,
   std::uint64_t next_request_id_ = 1000;
   FeedConnectionCounters counters_;
   std::vector<TopicClock> clocks_;  // index-aligned with config_.topics
-  std::string recycle_reason_;      // non-empty from recycle() until the connection closed
+  // The connection's own liveness, as the venue shows it: the last message it sent unprompted (data, a
+  // heartbeat demand) or a server ping. Replies to what this client sent (subscribe and resubscribe acks,
+  // pongs) prove nothing about the feed — a stalled stream still acks — so each message sent owes one
+  // reply, and that many received messages are not counted (a data frame taken for an ack on a busy
+  // connection only delays this by a frame).
+  std::int64_t last_unprompted_ns_ = 0;
+  std::uint32_t replies_owed_ = 0;
+  std::uint64_t pings_seen_ = 0;
+  std::string recycle_reason_;  // non-empty from recycle() until the connection closed
   bool stopping_ = false;
 };
 
