@@ -91,7 +91,7 @@ class FeedConnection final : public io::TransportObserver,
   // A watched topic delivered nothing since `last_data_ns` (monotonic). While other frames still arrive
   // this is a quiet market: the topic is resubscribed, at most once per limit and backing off, never at the
   // cost of the connection — unless the venue pushes the topic on a clock and resubscribing did not revive
-  // it. A connection that received no frame of any kind for the topic's limit is recycled. A silence that
+  // it. A connection that received nothing unprompted for the topic's limit is recycled. A silence that
   // began before the topic's latest (re)subscription counts from that, with the first-frame grace.
   void on_topic_silent(std::size_t topic, std::int64_t last_data_ns, std::int64_t now_ns);
   // Closes the connection with a WebSocket close (1001 going away), waits briefly for the venue's close,
