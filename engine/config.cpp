@@ -100,15 +100,16 @@ class TableReader {
 ThreadConfig read_thread(TableReader& parent, std::string_view name, const toml::node& node) {
   ThreadConfig thread;
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
-  auto check_cpu = [&](const toml::node* at, std::string_view key, std::int64_t cpu) {
+  // `reader` names the key: the thread's own for the shorthand, its table's for { cpu = N }.
+  auto check_cpu = [&](TableReader& reader, const toml::node* at, std::string_view key, std::int64_t cpu) {
     if (cpu < 0 || cpu >= static_cast<std::int64_t>(cpus))
-      parent.fail(at, key,
+      reader.fail(at, key,
                   "CPU " + std::to_string(cpu) + " does not exist (this machine has CPUs 0.." +
                       std::to_string(cpus - 1) + ")");
     thread.cpu = static_cast<int>(cpu);
   };
   if (auto cpu = node.value_exact<std::int64_t>()) {  // shorthand: feed = 0
-    check_cpu(&node, name, *cpu);
+    check_cpu(parent, &node, name, *cpu);
     return thread;
   }
   if (!node.is_table())
@@ -117,7 +118,7 @@ ThreadConfig read_thread(TableReader& parent, std::string_view name, const toml:
   if (const toml::node* cpu = reader.find("cpu")) {
     auto v = cpu->value_exact<std::int64_t>();
     if (!v) reader.fail(cpu, "cpu", "expected an integer");
-    check_cpu(cpu, "cpu", *v);
+    check_cpu(reader, cpu, "cpu", *v);
   }
   const std::string wait = reader.value<std::string>("wait", "sleep");
   if (wait == "busy") {
@@ -216,6 +217,19 @@ VenueConfig read_venue(TableReader& parent, const std::string& id, const toml::n
       r.fail(reconnect->get("cap_ms"), "cap_ms", "must not be below base_ms");
     r.reject_unknown();
   }
+  if (const toml::table* silence = reader.subtable("topic_silence_ms")) {
+    TableReader r(*silence, reader.dotted("topic_silence_ms"), reader.source());
+    for (auto [key, field] :
+         {std::pair{"book", &venue.book_silence_ms}, std::pair{"bbo", &venue.bbo_silence_ms},
+          std::pair{"ticker", &venue.ticker_silence_ms}, std::pair{"trades", &venue.trades_silence_ms}}) {
+      if (!r.table().get(key)) continue;
+      *field = r.value<std::int64_t>(key, -1);
+      if (*field < 0 || *field > 3'600'000)
+        r.fail(r.table().get(key), key, "must be in 0..3600000 (0 turns the watch off)");
+    }
+    r.reject_unknown();
+  }
+  venue.first_frame_grace_ms = reader.positive("first_frame_grace_ms", 5'000, 600'000);
   reader.reject_unknown();
   for (const auto& [key, value] : *node.as_table()) venue.lines[std::string(key.str())] = line_of(&value);
   return venue;

@@ -52,6 +52,15 @@ struct VenueConfig {
   std::int64_t connect_timeout_ms = 5'000;
   std::int64_t silent_timeout_ms = 30'000;  // transport liveness: no bytes at all for this long → reconnect
   ReconnectConfig reconnect;
+  // topic_silence_ms = { book = …, bbo = …, ticker = …, trades = … }: data-liveness limits per topic kind
+  // replacing the venue's own (VenueProtocol's Topic::max_silence_ns); 0 turns a kind's watch off. Unset
+  // (-1): the venue's rule.
+  std::int64_t book_silence_ms = -1;
+  std::int64_t bbo_silence_ms = -1;
+  std::int64_t ticker_silence_ms = -1;
+  std::int64_t trades_silence_ms = -1;
+  // After a (re)connect or a resubscribe a topic gets its limit plus this long for its first frame.
+  std::int64_t first_frame_grace_ms = 5'000;
 
   // Where each key was set, for errors found after loading ("file:line: key 'venues.okx.symbols': ...").
   std::string source;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <functional>
+#include <mutex>
 
 namespace sigflow::io {
 namespace {
@@ -67,6 +70,7 @@ struct InferenceClient::Slot {
   std::int64_t deadline_ns = 0;  // in flight: the request timeout
   std::uint32_t retries = 0;
   bool body_written = false;
+  bool breaker_refused = false;  // this attempt was already counted as refused by the open breaker
   RequestCost cost;
   std::string body;
 
@@ -165,6 +169,7 @@ bool InferenceClient::submit(std::uint64_t job_id, std::uint32_t items, std::int
   slot->ready_at_ns = now_ns;
   slot->retries = 0;
   slot->body_written = false;
+  slot->breaker_refused = false;
   counters_->jobs_submitted.add();
   publish(now_ns);
   return true;
@@ -180,6 +185,7 @@ std::int64_t InferenceClient::poll(std::int64_t now_ns, std::int64_t wall_ns) {
       counters_->timeouts.add();
       engine::FailedResponse timeout;
       timeout.transport_error = true;
+      transport_what_ = "no response within the request timeout";
       slot.server_delay = {engine::ServerDelayKind::none, 0};
       fail(slot, timeout, now_ns);
     }
@@ -246,7 +252,9 @@ bool InferenceClient::try_send(Slot& slot, std::int64_t now_ns) {
     return false;
   }
   if (!breaker_.allow(now_ns)) {
-    counters_->breaker_refusals.add();
+    // Counted once per request held back, not once per poll that finds the breaker still open.
+    if (!slot.breaker_refused) counters_->breaker_refusals.add();
+    slot.breaker_refused = true;
     return false;
   }
   const engine::LimitCharge charges[2] = {{&rpm_, 1}, {&tpm_, tokens}};
@@ -255,6 +263,7 @@ bool InferenceClient::try_send(Slot& slot, std::int64_t now_ns) {
     return false;
   }
   slot.reset_response();
+  slot.breaker_refused = false;
   slot.tag = next_tag_++;
   slot.state = SlotState::kInFlight;
   slot.sent_ns = now_ns;
@@ -356,9 +365,10 @@ void InferenceClient::on_response_end(std::uint64_t tag, std::int64_t now_ns) {
   complete(*slot, now_ns);
 }
 
-void InferenceClient::on_transport_failure(std::uint64_t tag, std::string_view, std::int64_t now_ns) {
+void InferenceClient::on_transport_failure(std::uint64_t tag, std::string_view what, std::int64_t now_ns) {
   Slot* slot = find_in_flight(tag);
   if (!slot) return;
+  transport_what_ = what;
   finish_in_flight(*slot);
   counters_->transport_failures.add();
   engine::FailedResponse failure;
@@ -429,6 +439,7 @@ void InferenceClient::complete(Slot& slot, std::int64_t now_ns) {
     // A garbled 200 is the server's fault and may well not repeat: retried like a dropped connection.
     counters_->malformed.add();
     failure.transport_error = true;
+    transport_what_ = "a 2xx body that is neither a completion nor an error";
     fail(slot, failure, now_ns);
     return;
   }
@@ -459,6 +470,7 @@ void InferenceClient::complete(Slot& slot, std::int64_t now_ns) {
 }
 
 void InferenceClient::fail(Slot& slot, const engine::FailedResponse& f, std::int64_t now_ns) {
+  explain(f, now_ns);
   if (!f.transport_error) {
     if (f.status == 429)
       counters_->http_429.add();
@@ -504,6 +516,100 @@ void InferenceClient::fail(Slot& slot, const engine::FailedResponse& f, std::int
   }
 }
 
+void append_provider_text(std::string& out, std::string_view text, std::size_t max) {
+  const std::size_t start = out.size();
+  bool mask_word = false;
+  for (std::size_t i = 0; i < text.size() && out.size() - start < max; ++i) {
+    const char c = text[i];
+    const bool space = static_cast<unsigned char>(c) <= 0x20 || c == 0x7f;
+    if (space) {
+      mask_word = false;
+      if (out.size() > start && out.back() != ' ') out += ' ';
+      continue;
+    }
+    const bool word_start = i == 0 || static_cast<unsigned char>(text[i - 1]) <= 0x20;
+    if (word_start && (text.substr(i).starts_with("sk-") || text.substr(i).starts_with("sk_"))) {
+      out += "sk-***";
+      mask_word = true;
+      continue;
+    }
+    if (mask_word) continue;
+    out += c;
+    if (out.size() - start >= 6 && std::string_view(out).substr(out.size() - 6) == "Bearer") {
+      out += " ***";
+      mask_word = true;
+      while (i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x20) ++i;
+    }
+  }
+  while (out.size() > start && out.back() == ' ') out.pop_back();
+}
+
+std::string describe_failure(const engine::FailedResponse& f, std::string_view transport_what) {
+  std::string out;
+  if (f.transport_error) {
+    out = "transport: ";
+    append_provider_text(out, transport_what.empty() ? std::string_view("no response") : transport_what,
+                         kMaxErrorTextBytes);
+    return out;
+  }
+  out = std::to_string(f.status);
+  const std::string_view kind = !f.type.empty() ? f.type : f.code;
+  if (!kind.empty()) {
+    out += ' ';
+    append_provider_text(out, kind, 64);
+  }
+  if (f.message.empty()) {
+    if (kind.empty()) out += " (no error body)";
+    return out;
+  }
+  out += ": ";
+  append_provider_text(out, f.message, kMaxErrorTextBytes);
+  return out;
+}
+
+std::string InferenceClient::last_error() const {
+  std::lock_guard lock(last_error_mutex_);
+  return last_error_;
+}
+
+void InferenceClient::explain(const engine::FailedResponse& f, std::int64_t now_ns) {
+  std::string text = describe_failure(f, transport_what_);
+  transport_what_.clear();
+  {
+    // A failure, not a message: the lock is taken once per failed request, and by the status thread
+    // once per second.
+    std::lock_guard lock(last_error_mutex_);
+    last_error_ = text;
+  }
+  if (!config_.error_log) return;
+  // Once per distinct error per minute: a provider failing every request must not flood the log.
+  const std::size_t key = std::hash<std::string>{}(text);
+  ErrorLogEntry* entry = nullptr;
+  ErrorLogEntry* oldest = &error_log_[0];
+  for (ErrorLogEntry& e : error_log_) {
+    if (e.key == key && e.logged_ns != 0) entry = &e;
+    if (e.logged_ns < oldest->logged_ns) oldest = &e;
+  }
+  if (entry && now_ns - entry->logged_ns < kErrorLogIntervalNs) {
+    ++entry->suppressed;
+    return;
+  }
+  if (!entry) {
+    entry = oldest;
+    *entry = ErrorLogEntry{key, 0, 0};
+  }
+  if (entry->suppressed > 0) {
+    std::fprintf(config_.error_log,
+                 "inference: request failed: %s (and %llu more like it in the last minute)\n", text.c_str(),
+                 static_cast<unsigned long long>(entry->suppressed));
+  } else {
+    std::fprintf(config_.error_log, "inference: request failed: %s\n", text.c_str());
+  }
+  std::fflush(config_.error_log);
+  entry->logged_ns = now_ns;
+  entry->suppressed = 0;
+}
+
 void InferenceClient::retry_later(Slot& slot, std::int64_t delay_ns, std::int64_t now_ns) {
   slot.state = SlotState::kQueued;
   slot.ready_at_ns = now_ns + delay_ns;
@@ -528,6 +634,7 @@ void InferenceClient::split(Slot& slot, std::int64_t now_ns) {
   other->ready_at_ns = now_ns;
   other->retries = 0;
   other->body_written = false;
+  other->breaker_refused = false;
   slot.state = SlotState::kQueued;
   slot.count = half;
   slot.ready_at_ns = now_ns;

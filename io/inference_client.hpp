@@ -22,9 +22,12 @@
 // published gauges are atomics read by other threads. Slots, bodies and parsers are sized at
 // construction and reused, so a request allocates nothing once buffers have grown to the largest body.
 // Nothing reads a clock: every entry point takes the time.
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +42,14 @@
 #include "io/sse_parser.hpp"
 
 namespace sigflow::io {
+
+// One line explaining a failed request, for the log and the status line: "500 server_error: <message>",
+// "401 invalid_api_key: Incorrect API key provided: sk-***", "transport: <what>". The provider's message is
+// cut to kMaxErrorTextBytes; control characters become spaces and API-key-like words are masked.
+std::string describe_failure(const engine::FailedResponse& failure, std::string_view transport_what = {});
+// Appends a provider's text as a log or the status line may show it: control characters become spaces,
+// an API-key-like word ("sk-…", whatever follows "Bearer") is masked, and at most `max` bytes are kept.
+void append_provider_text(std::string& out, std::string_view text, std::size_t max);
 
 // The response headers a transport received, looked up by lower-case name.
 class ResponseHeaders {
@@ -92,6 +103,9 @@ enum class ItemsFailure : std::uint8_t {
 
 std::string_view to_string(ItemsFailure failure) noexcept;
 
+// Provider text kept in an explanation: the message is cut to this many bytes.
+inline constexpr std::size_t kMaxErrorTextBytes = 200;
+
 // The app's side: the items of a job, how to write a request for a range of them, and what to do with
 // the outcome. Called on the client's thread.
 class ChatRequestSource {
@@ -123,6 +137,9 @@ struct InferenceClientConfig {
   std::uint32_t max_retries = 6;  // per request, beyond the first attempt
   bool stream = false;            // the body asks for SSE; responses are decoded as a stream
   engine::BreakerConfig breaker{};
+  // Where failed requests are explained (status, provider error type/code/message; never a header or the
+  // key), once per distinct error per minute. Null: not logged (last_error() still has it).
+  std::FILE* error_log = nullptr;
   std::uint64_t seed = 0x5eed;  // backoff jitter
 };
 
@@ -153,7 +170,7 @@ struct InferenceCounters {
   engine::Counter remaining_corrections;  // x-ratelimit-remaining-* applied
   engine::Counter prompt_tokens;          // usage.prompt_tokens (or our estimate when usage is absent)
   engine::Counter completion_tokens;
-  engine::Counter breaker_refusals;  // a ready request held back by an open breaker
+  engine::Counter breaker_refusals;  // requests held back by an open breaker (each once, however long)
   // Request handed to the transport → response complete, whatever its HTTP status (not timeouts).
   engine::LatencyHistogram round_trip;
 };
@@ -190,6 +207,9 @@ class InferenceClient final : private ChatTransportEvents {
   std::int64_t tpm_limit() const noexcept { return tpm_.capacity(); }
   std::uint32_t in_flight() const noexcept { return limits_.in_flight(); }
   std::int64_t hold_until_ns() const noexcept { return hold_until_ns_; }
+  // The latest failed request explained ("500 server_error: The server had an error…"); empty before any
+  // failure. Any thread.
+  std::string last_error() const;
 
  private:
   enum class SlotState : std::uint8_t { kFree, kQueued, kInFlight };
@@ -221,6 +241,15 @@ class InferenceClient final : private ChatTransportEvents {
   void give_up(Slot& slot, ItemsFailure why, std::int64_t now_ns);
   void release(Slot& slot, std::int64_t now_ns);  // the request ends; finishes its job when it was the last
   void publish(std::int64_t now_ns) noexcept;
+  // Records (and logs, rate-limited) why a request failed.
+  void explain(const engine::FailedResponse& failure, std::int64_t now_ns);
+
+  struct ErrorLogEntry {
+    std::size_t key = 0;  // hash of the explanation
+    std::int64_t logged_ns = 0;
+    std::uint64_t suppressed = 0;
+  };
+  static constexpr std::int64_t kErrorLogIntervalNs = 60'000'000'000;
 
   InferenceClientConfig config_;
   ChatRequestSource& source_;
@@ -238,6 +267,10 @@ class InferenceClient final : private ChatTransportEvents {
   std::int64_t hold_until_ns_ = 0;  // a server delay that holds back every request
   std::int64_t wall_ns_ = 0;
   std::unique_ptr<InferenceCounters> counters_;
+  std::string transport_what_;  // what the transport said about the failure being explained
+  std::array<ErrorLogEntry, 8> error_log_{};
+  mutable std::mutex last_error_mutex_;
+  std::string last_error_;
   std::atomic<std::uint32_t> free_slots_{0};
   std::atomic<std::int64_t> tokens_available_{0};
 };

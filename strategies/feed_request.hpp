@@ -6,8 +6,9 @@
 //   kBookResync   a book broke its sequence chain (or crossed, or failed its checksum): make the venue send
 //                 a fresh snapshot — a REST depth snapshot for Binance, a resubscribe of the book topic for
 //                 the others (VenueProtocol::book_resync()).
-//   kTopicSilent  a watched topic of a live connection delivered no data for longer than its bound:
-//                 resubscribe it; the feed thread recycles the connection if that does not help.
+//   kTopicSilent  a watched topic of a live connection delivered no data for longer than its bound: the
+//                 feed thread resubscribes it (a quiet market), or recycles the connection when the
+//                 connection itself went silent (FeedConnection::on_topic_silent).
 //
 // Requests name the instrument by its index in the universe both threads were built from (the pipeline
 // builds the strategy core's instruments and the feed's table from one list), so a request is a few bytes
@@ -26,6 +27,9 @@ struct FeedRequest {
   Kind kind = Kind::kBookResync;
   io::TopicKind topic = io::TopicKind::kBook;  // the silent topic's kind (kBook for a resync)
   std::uint32_t instrument = 0;                // index into the shared instrument list
+  // kTopicSilent: when the topic last delivered data (monotonic ns), so that the feed thread can tell a
+  // silence that began before the topic's latest (re)subscription from one that outlived it.
+  std::int64_t last_data_ns = 0;
 };
 
 using FeedRequestQueue = boost::lockfree::spsc_queue<FeedRequest>;

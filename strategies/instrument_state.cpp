@@ -124,12 +124,19 @@ void InstrumentState::saw_data(std::size_t watch, std::int64_t recv_ns) noexcept
 std::optional<io::TopicKind> InstrumentState::take_silent_topic(std::int64_t now_ns) noexcept {
   for (TopicWatch& w : watches_) {
     if (w.bound_ns <= 0 || w.last_data_ns == kNever || now_ns - w.last_data_ns <= w.bound_ns) continue;
-    if (w.reported_ns != kNever && now_ns - w.reported_ns < retry_silent_ns_) continue;
+    const std::int64_t retry_ns = retry_silent_ns_ > 0 ? retry_silent_ns_ : w.bound_ns;
+    if (w.reported_ns != kNever && now_ns - w.reported_ns < retry_ns) continue;
     w.reported_ns = now_ns;
     ++silent_reports_;
     return w.kind;
   }
   return std::nullopt;
+}
+
+std::int64_t InstrumentState::last_data_ns(io::TopicKind kind) const noexcept {
+  for (const TopicWatch& w : watches_)
+    if (w.kind == kind) return w.last_data_ns;
+  return kNever;
 }
 
 bool InstrumentState::book_usable() const noexcept {

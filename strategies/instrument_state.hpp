@@ -25,10 +25,24 @@
 
 namespace sigflow::strategies {
 
+// Data-liveness bounds per watched topic kind; 0 turns a kind's watch off. The engine takes them from the
+// venue's rules (each topic's VenueProtocol max_silence_ns, overridable per venue in the config); these
+// defaults serve instruments built without a venue's rules (replay, tests).
+struct LivenessBounds {
+  std::int64_t book_ns = 10'000'000'000;
+  std::int64_t best_bid_ask_ns = 10'000'000'000;
+  std::int64_t ticker_ns = 30'000'000'000;  // mark/funding pushes are 1-3 s apart
+  // A topic still silent is reported again after this long; 0: after its own bound (the feed thread decides
+  // what a report costs, and backs off itself).
+  std::int64_t retry_ns = 0;
+};
+
 struct InstrumentSpec {
   std::string venue;       // market id: "binance-usdm"
   std::string symbol;      // venue's symbol: "BTCUSDT"
   std::string instrument;  // normalized: "BTC-USDT-PERP"
+  // The venue's limits for this instrument's topics; unset: StrategyConfig::liveness.
+  std::optional<LivenessBounds> liveness{};
 };
 
 enum class ApplyResult : std::uint8_t {
@@ -38,14 +52,6 @@ enum class ApplyResult : std::uint8_t {
   kGap,               // the chain broke, the book crossed or failed its checksum: book invalidated
   kSnapshotRejected,  // a REST snapshot older than the buffered diffs: another one is wanted
   kNotMarket,         // a control event (ack, error, ignored type): nothing to apply
-};
-
-// Data-liveness bounds per watched topic kind; 0 turns a kind's watch off.
-struct LivenessBounds {
-  std::int64_t book_ns = 10'000'000'000;
-  std::int64_t best_bid_ask_ns = 10'000'000'000;
-  std::int64_t ticker_ns = 30'000'000'000;  // mark/funding pushes are 1-3 s apart
-  std::int64_t retry_ns = 30'000'000'000;   // a topic still silent is reported again after this long
 };
 
 class InstrumentState {
@@ -68,6 +74,9 @@ class InstrumentState {
 
   // A watched topic kind that has been silent past its bound, at most one per call (see the file comment).
   std::optional<io::TopicKind> take_silent_topic(std::int64_t now_ns) noexcept;
+  // When a watched kind last delivered data (monotonic ns; INT64_MIN: never). The feed thread measures a
+  // reported silence from it, or from the topic's latest (re)subscription when that came later.
+  std::int64_t last_data_ns(io::TopicKind kind) const noexcept;
 
   // True when the book wants a snapshot request sent now (BookSync::take_snapshot_request).
   bool take_snapshot_request(std::int64_t now_ns) noexcept { return sync_.take_snapshot_request(now_ns); }
@@ -175,7 +184,7 @@ class InstrumentState {
 
   static constexpr std::size_t kBookWatch = 0, kBestBidAskWatch = 1, kTickerWatch = 2;
   std::array<TopicWatch, 3> watches_;
-  std::int64_t retry_silent_ns_;
+  std::int64_t retry_silent_ns_;  // 0: each watch's own bound
   std::uint64_t silent_reports_ = 0;
 
   std::int64_t last_update_ns_ = kNever;

@@ -21,14 +21,16 @@ class ReasonWriter {
     return *this;
   }
 
-  // Signed fixed-point value ("+0.42"), or "n/a" for NaN.
-  ReasonWriter& number(double v, int precision) noexcept {
+  // Signed fixed-point value ("+0.42") followed by its unit, or "n/a" alone for NaN: an absent value has
+  // no unit.
+  ReasonWriter& number(double v, int precision, std::string_view unit = {}) noexcept {
     if (std::isnan(v)) return text("n/a");
     char buffer[32];
     char* p = buffer;
     if (v >= 0) *p++ = '+';
     const auto r = std::to_chars(p, buffer + sizeof buffer, v, std::chars_format::fixed, precision);
-    return text(std::string_view(buffer, static_cast<std::size_t>(r.ptr - buffer)));
+    text(std::string_view(buffer, static_cast<std::size_t>(r.ptr - buffer)));
+    return text(unit);
   }
 
  private:
@@ -59,7 +61,7 @@ ModelDecision LocalModel::evaluate(const InstrumentFeatures& f) const noexcept {
     return d;
   }
   if (!(f.spread_bps <= config_.max_spread_bps)) {
-    reason.text("spread too wide spread=").number(f.spread_bps, 1).text("bps");
+    reason.text("spread too wide spread=").number(f.spread_bps, 1, "bps");
     return d;
   }
 
@@ -113,11 +115,11 @@ ModelDecision LocalModel::evaluate(const InstrumentFeatures& f) const noexcept {
   reason.text("score=").number(score, 2);
   reason.text(" imb1=").number(f.imbalance_l1, 2);
   reason.text(" imb5=").number(f.imbalance_l5, 2);
-  reason.text(" micro=").number(f.microprice_offset_bps, 2).text("bps");
-  reason.text(" mom1s=").number(f.return_1s_bps, 1).text("bps");
-  reason.text(" mom10s=").number(f.return_10s_bps, 1).text("bps");
+  reason.text(" micro=").number(f.microprice_offset_bps, 2, "bps");
+  reason.text(" mom1s=").number(f.return_1s_bps, 1, "bps");
+  reason.text(" mom10s=").number(f.return_10s_bps, 1, "bps");
   reason.text(" flow=").number(flow, 2);
-  reason.text(" fund=").number(f.funding_rate * 1e4, 2).text("bps");
+  reason.text(" fund=").number(f.funding_rate * 1e4, 2, "bps");
   return d;
 }
 

@@ -56,7 +56,8 @@ StrategyCore::StrategyCore(std::vector<InstrumentSpec> instruments, std::vector<
   for (InstrumentSpec& spec : instruments) {
     const std::uint16_t venue = venue_index(spec.venue);
     symbols_.push_back(SymbolKey{venue, spec.symbol, states_.size()});
-    states_.emplace_back(std::move(spec), config_.book_capacity, config_.book_sync, config_.liveness);
+    const LivenessBounds liveness = spec.liveness.value_or(config_.liveness);
+    states_.emplace_back(std::move(spec), config_.book_capacity, config_.book_sync, liveness);
   }
   std::sort(symbols_.begin(), symbols_.end(), [](const SymbolKey& a, const SymbolKey& b) {
     return a.venue != b.venue ? a.venue < b.venue : a.symbol < b.symbol;
@@ -294,12 +295,14 @@ void StrategyCore::on_frames_lost(const Connection& connection, std::int64_t now
   }
 }
 
-void StrategyCore::request(FeedRequest::Kind kind, io::TopicKind topic, std::size_t instrument) noexcept {
+void StrategyCore::request(FeedRequest::Kind kind, io::TopicKind topic, std::size_t instrument,
+                           std::int64_t last_data_ns) noexcept {
   StrategyCounters& c = *counters_;
   (kind == FeedRequest::Kind::kBookResync ? c.resync_requests : c.silent_topics).add();
   if (!config_.feed_requests) return;
   // A full queue loses this request only: the book's timeout asks again.
-  if (!config_.feed_requests->push(FeedRequest{kind, topic, static_cast<std::uint32_t>(instrument)}))
+  if (!config_.feed_requests->push(
+          FeedRequest{kind, topic, static_cast<std::uint32_t>(instrument), last_data_ns}))
     c.request_drops.add();
 }
 
@@ -311,7 +314,7 @@ void StrategyCore::on_cycle(std::uint64_t cycle, std::int64_t now_ns, std::int64
     not_live += state.book_state() == BookState::kLive ? 0 : 1;
     if (state.take_snapshot_request(now_ns)) request(FeedRequest::Kind::kBookResync, io::TopicKind::kBook, i);
     if (const std::optional<io::TopicKind> silent = state.take_silent_topic(now_ns))
-      request(FeedRequest::Kind::kTopicSilent, *silent, i);
+      request(FeedRequest::Kind::kTopicSilent, *silent, i, state.last_data_ns(*silent));
     state.on_cycle(now_ns);
     features_[i] = state.features(now_ns);
     const ModelDecision decision = model_.evaluate(features_[i]);

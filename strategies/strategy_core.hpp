@@ -185,7 +185,8 @@ class StrategyCore {
   InstrumentState* find_state(std::uint16_t venue, std::string_view symbol) noexcept;
   void apply_event(std::uint16_t venue, const io::MarketEvent& event) noexcept;
   void on_frames_lost(const Connection& connection, std::int64_t now_ns) noexcept;
-  void request(FeedRequest::Kind kind, io::TopicKind topic, std::size_t instrument) noexcept;
+  void request(FeedRequest::Kind kind, io::TopicKind topic, std::size_t instrument,
+               std::int64_t last_data_ns = 0) noexcept;
   void record_send_stamp(std::string_view frame, std::int64_t done_ns) noexcept;
   std::uint16_t venue_index(const std::string& venue);
   static constexpr std::int64_t kNoConnection = -1;

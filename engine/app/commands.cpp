@@ -45,6 +45,11 @@ void print_totals(const char* what, const PipelineTotals& t) {
                "written=%llu signal_drops=%llu reconnects=%llu\n",
                what, u(t.frames), u(t.ring_drops), u(t.decoded_events), u(t.decode_errors), u(t.cycles),
                u(t.signals), u(t.signals_written), u(t.signal_drops), u(t.disconnects));
+  std::fprintf(stderr,
+               "%s: liveness silent_topics=%llu resubscribes=%llu recycles=%llu reconnects=%llu "
+               "rest_snapshots=%llu\n",
+               what, u(t.silent_topics), u(t.resubscribes), u(t.recycles), u(t.disconnects),
+               u(t.rest_requests));
   // The frame accounting (PipelineTotals): frames + rest_bodies = ring_frames + ring_frame_drops,
   // ring_frames = strategy_frames = decoded_frames + decode_errors + unknown_frames.
   std::fprintf(stderr,
@@ -83,6 +88,18 @@ int run_demo(const DemoOptions& options) {
   }
   std::string served;
   for (const std::string& id : sim.venues()) served += (served.empty() ? "" : ", ") + id;
+  if (options.quiet) {
+    const tools::ActivityProfile illiquid{0.05, std::chrono::seconds(25), std::chrono::seconds(40)};
+    std::string quiet;
+    for (const std::string& id : sim.venues()) {
+      const std::vector<std::string> symbols = sim.symbols(id);
+      if (symbols.size() < 2) continue;  // a venue's only instrument stays busy: something must flow
+      sim.set_activity(symbols.back(), illiquid);
+      quiet += (quiet.empty() ? "" : ", ") + id + ":" + symbols.back();
+    }
+    std::fprintf(stderr, "sigflow demo: illiquid instruments (rare updates, 25 s quiet in every 40 s): %s\n",
+                 quiet.c_str());
+  }
   std::fprintf(stderr,
                "sigflow demo: exchange simulator on wss://127.0.0.1:%u/<venue> (TLS, CA made at start): %s\n",
                static_cast<unsigned>(sim.port()), served.c_str());

@@ -17,6 +17,9 @@ struct DemoOptions {
   // malformed frames and inference 5xx/429/timeouts, one every `fault_period_ms` on average.
   bool faults = false;
   double fault_period_ms = 1500;
+  // The last instrument of every venue trades like an illiquid pair: rarely, and not at all for 25 s in
+  // every 40 s (tools/exchange-sim ActivityProfile).
+  bool quiet = false;
 };
 
 struct RunOptions {

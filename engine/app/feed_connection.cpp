@@ -9,6 +9,13 @@
 namespace sigflow::app {
 namespace {
 
+constexpr std::int64_t kCloseReplyWaitNs = 1'000'000'000;
+// A topic the venue pushes on a clock that stays silent through this many resubscribes is not quiet: the
+// connection under it stopped delivering.
+constexpr std::uint32_t kResubscribesBeforeRecycle = 2;
+// Resubscribes of one silence back off from once per limit by doubling, up to this many limits apart.
+constexpr std::uint32_t kMaxBackoffShift = 4;
+
 io::WebSocketConfig websocket_config(const FeedConnectionConfig& config) {
   io::WebSocketConfig ws;
   const bool default_port = config.url.port == (config.url.tls ? 443 : 80);
@@ -17,6 +24,9 @@ io::WebSocketConfig websocket_config(const FeedConnectionConfig& config) {
   ws.connection_id = config.connection_id;
   ws.max_message_bytes = config.max_message_bytes;
   ws.silence_timeout_ns = config.silent_timeout_ns;
+  // A recycle or a stop waits this long for the venue's close before dropping the socket: a venue that
+  // answers does so within a round trip, and one that does not must not hold the reconnect back.
+  ws.close_timeout_ns = kCloseReplyWaitNs;
   return ws;
 }
 
@@ -102,7 +112,8 @@ FeedConnection::FeedConnection(io::EventLoop& loop, const io::TlsContext* tls, F
       health_timer_(loop, health_handler_),
       send_timer_(loop, send_handler_),
       heartbeat_timer_(loop, heartbeat_handler_),
-      outgoing_(outgoing_limiter(config_.max_outgoing_per_s)) {
+      outgoing_(outgoing_limiter(config_.max_outgoing_per_s)),
+      clocks_(config_.topics.size()) {
   client_.set_message_observer(this);
 }
 
@@ -150,6 +161,11 @@ void FeedConnection::on_websocket_open(io::WebSocketClient&, std::int64_t now_ns
   // A new connection starts with the venue's per-connection count at zero, and owes nothing it was asked
   // on the old one: the subscriptions below renew every topic.
   outgoing_ = outgoing_limiter(config_.max_outgoing_per_s);
+  // Every topic is subscribed afresh below: its silence counts from now, whatever it was before.
+  for (TopicClock& clock : clocks_) clock = TopicClock{now_ns};
+  last_unprompted_ns_ = now_ns;
+  replies_owed_ = 0;
+  pings_seen_ = client_.counters().pings_answered.load();
   outbox_.assign(config_.open_messages.begin(), config_.open_messages.end());
   outbox_.insert(outbox_.end(), config_.subscribe_messages.begin(), config_.subscribe_messages.end());
   // Inside on_bytes: what pump queues is flushed when on_bytes returns.
@@ -160,12 +176,18 @@ void FeedConnection::on_websocket_open(io::WebSocketClient&, std::int64_t now_ns
 
 void FeedConnection::on_websocket_message(io::WebSocketClient& client, std::string_view payload,
                                           std::int64_t recv_ns) noexcept {
+  if (replies_owed_ > 0) {
+    --replies_owed_;
+  } else {
+    last_unprompted_ns_ = recv_ns;
+  }
   if (!config_.protocol || !config_.protocol->reply_to(payload, reply_)) return;
   // A demanded answer (Deribit test_request) cannot wait behind subscriptions: the venue closes the
   // connection when it is late. It still counts against the outgoing limit, which then delays the rest.
   if (client.send_text(reply_)) {
     counters_.replies.add();
     counters_.messages_sent.add();
+    ++replies_owed_;
     outgoing_.debit(1, recv_ns);
   }
 }
@@ -181,6 +203,7 @@ void FeedConnection::pump(std::int64_t now_ns, bool flush) {
     if (!client_.send_text(outbox_.front())) break;
     outbox_.pop_front();
     counters_.messages_sent.add();
+    ++replies_owed_;
     sent = true;
   }
   if (sent && flush) client_.flush(stream_);
@@ -215,20 +238,84 @@ bool FeedConnection::resubscribe(std::size_t topic) {
   for (std::string& message : config_.protocol->resubscribe(config_.topics[topic], next_request_id_++))
     outbox_.push_back(std::move(message));
   counters_.resubscribes.add();
-  pump(engine::monotonic_ns(), true);
+  const std::int64_t now_ns = engine::monotonic_ns();
+  clocks_[topic].subscribed_ns = now_ns;
+  pump(now_ns, true);
   return true;
 }
 
-void FeedConnection::recycle() {
-  if (stopping_ || stream_.state() != io::TransportState::kOpen) return;
+void FeedConnection::on_topic_silent(std::size_t topic, std::int64_t last_data_ns, std::int64_t now_ns) {
+  if (topic >= config_.topics.size() || !is_open()) {
+    // A closed connection resubscribes everything when it reopens, which restarts every clock.
+    counters_.requests_dropped.add();
+    return;
+  }
+  counters_.silent_reports.add();
+  const io::Topic& watched = config_.topics[topic];
+  TopicClock& clock = clocks_[topic];
+  const std::int64_t limit = watched.max_silence_ns;
+  // Silent since before the latest (re)subscription: the topic's clock started then, and its first frame
+  // gets the grace on top (a snapshot or an ack may take a while on a busy venue).
+  const bool since_subscribed = last_data_ns < clock.subscribed_ns;
+  const std::int64_t silent_for = now_ns - (since_subscribed ? clock.subscribed_ns : last_data_ns);
+  const std::int64_t allowed = since_subscribed ? limit + config_.first_frame_grace_ns : limit;
+  if (limit <= 0 || silent_for <= allowed) {
+    counters_.quiet_reports.add();
+    return;
+  }
+  // Nothing from the venue but replies to this client (acks, pongs) for a whole limit: the connection itself
+  // is silent.
+  const std::int64_t connection_silent_for = now_ns - last_unprompted_ns_;
+  if (connection_silent_for > limit) {
+    char reason[96];
+    std::snprintf(reason, sizeof(reason), "nothing but replies to this client for %.1f s",
+                  static_cast<double>(connection_silent_for) / 1e9);
+    recycle(reason);
+    return;
+  }
+  // Frames still arrive: a quiet market on this topic. It is the same quiet spell while the topic's data
+  // stopped within a limit of its latest resubscribe (a venue answers a resubscribe with a snapshot and
+  // then has nothing more to say); data that flowed for longer ended it.
+  if (clock.resubscribes == 0 || last_data_ns - clock.subscribed_ns > limit)
+    clock = TopicClock{clock.subscribed_ns};
+  if (now_ns < clock.next_resubscribe_ns) {
+    counters_.quiet_reports.add();
+    return;
+  }
+  if (watched.pushed_on_clock && clock.resubscribes >= kResubscribesBeforeRecycle) {
+    char reason[192];
+    std::snprintf(reason, sizeof(reason), "%s silent for %.1f s through %u resubscribes",
+                  watched.name.c_str(), static_cast<double>(now_ns - last_data_ns) / 1e9, clock.resubscribes);
+    recycle(reason);
+    return;
+  }
+  if (!resubscribe(topic)) return;
+  // The next one of this spell no sooner than a limit (doubling each time) plus the first-frame grace.
+  clock.next_resubscribe_ns =
+      now_ns + (limit << std::min(clock.resubscribes, kMaxBackoffShift)) + config_.first_frame_grace_ns;
+  ++clock.resubscribes;
+}
+
+void FeedConnection::recycle(std::string_view reason) {
+  if (stopping_ || stream_.state() != io::TransportState::kOpen || !recycle_reason_.empty()) return;
   counters_.recycles.add();
-  std::fprintf(stderr, "feed %s: recycling the connection (topics stayed silent after resubscribing)\n",
-               config_.label.c_str());
-  stream_.close();
+  recycle_reason_ = reason.empty() ? std::string("requested") : std::string(reason);
+  std::fprintf(stderr, "feed %s: closing (recycle: %s)\n", config_.label.c_str(), recycle_reason_.c_str());
+  send_timer_.cancel();
+  heartbeat_timer_.cancel();
+  outbox_.clear();
+  // A WebSocket close first, so that the venue sees a client going away (1001) rather than a lost
+  // connection (1006); the transport closes when the venue answers or the close times out.
+  if (!is_open() || !client_.close(1001, "recycle", stream_)) stream_.close();
 }
 
 void FeedConnection::on_health_check(std::int64_t now_ns) {
   if (!is_open()) return;
+  // A server ping is the venue speaking unprompted (Binance pings every 20 s / 3 min).
+  if (const std::uint64_t pings = client_.counters().pings_answered.load(); pings != pings_seen_) {
+    pings_seen_ = pings;
+    last_unprompted_ns_ = std::max(last_unprompted_ns_, now_ns);
+  }
   policy_.on_healthy(now_ns);
   health_timer_.arm_at(now_ns + kHealthCheckNs);
 }
@@ -239,14 +326,27 @@ void FeedConnection::on_closed(const io::TransportError& error) {
   heartbeat_timer_.cancel();
   outbox_.clear();
   policy_.on_disconnected();
+  const std::string recycle_reason = std::move(recycle_reason_);
+  recycle_reason_.clear();
   if (stopping_) return;
   counters_.disconnects.add();
   const std::int64_t now = engine::monotonic_ns();
   const std::int64_t delay = policy_.next_delay(now);
-  const std::string_view kind = io::to_string(error.kind);
-  std::fprintf(stderr, "feed %s: disconnected (%.*s: %.*s); reconnecting in %.3f s\n", config_.label.c_str(),
-               static_cast<int>(kind.size()), kind.data(), static_cast<int>(error.message.size()),
-               error.message.data(), static_cast<double>(delay) / 1e9);
+  if (!recycle_reason.empty()) {
+    std::fprintf(stderr, "feed %s: closed (recycle: %s); reconnecting in %.3f s\n", config_.label.c_str(),
+                 recycle_reason.c_str(), static_cast<double>(delay) / 1e9);
+  } else if (error.kind == io::TransportErrorKind::kNone && error.message.empty()) {
+    std::fprintf(stderr,
+                 "feed %s: disconnected (closed by the venue, close code %u); reconnecting in %.3f s\n",
+                 config_.label.c_str(), static_cast<unsigned>(client_.close_code_received()),
+                 static_cast<double>(delay) / 1e9);
+  } else {
+    const std::string_view kind = io::to_string(error.kind);
+    std::fprintf(stderr, "feed %s: disconnected (%.*s: %.*s); reconnecting in %.3f s\n",
+                 config_.label.c_str(), static_cast<int>(kind.size()), kind.data(),
+                 static_cast<int>(error.message.size()), error.message.data(),
+                 static_cast<double>(delay) / 1e9);
+  }
   reconnect_timer_.arm_at(now + delay);
 }
 

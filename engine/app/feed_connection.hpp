@@ -51,6 +51,9 @@ struct FeedConnectionConfig {
   io::Heartbeat heartbeat;
   std::int64_t connect_timeout_ns = 5'000'000'000;
   std::int64_t silent_timeout_ns = 30'000'000'000;
+  // After a (re)connect or a resubscribe a topic's silence counts from then, and it gets its limit plus
+  // this long for its first frame before a silence report about it is acted on.
+  std::int64_t first_frame_grace_ns = 5'000'000'000;
   std::size_t max_message_bytes = 1 << 20;
   io::ReconnectConfig reconnect;
 };
@@ -62,6 +65,8 @@ struct FeedConnectionCounters {
   engine::Counter replies;           // answers to venue demands (reply_to)
   engine::Counter resubscribes;      // topics renewed on request
   engine::Counter recycles;          // connections closed on purpose to start afresh
+  engine::Counter silent_reports;    // kTopicSilent reports about this connection's topics
+  engine::Counter quiet_reports;     // of which left alone: a fresh clock (grace) or the backoff
   engine::Counter requests_dropped;  // FeedRequests that could not be acted on (connection not open)
 };
 
@@ -83,8 +88,15 @@ class FeedConnection final : public io::TransportObserver,
   // Renews topics()[topic] (unsubscribe + subscribe) so that the venue sends a fresh snapshot. False (and
   // counted as a dropped request) when the connection is not open: a reconnect subscribes afresh anyway.
   bool resubscribe(std::size_t topic);
-  // Drops the connection and reconnects after the backoff: a stream that resubscribing did not revive.
-  void recycle();
+  // A watched topic delivered nothing since `last_data_ns` (monotonic). While other frames still arrive
+  // this is a quiet market: the topic is resubscribed, at most once per limit and backing off, never at the
+  // cost of the connection — unless the venue pushes the topic on a clock and resubscribing did not revive
+  // it. A connection that received nothing unprompted for the topic's limit is recycled. A silence that
+  // began before the topic's latest (re)subscription counts from that, with the first-frame grace.
+  void on_topic_silent(std::size_t topic, std::int64_t last_data_ns, std::int64_t now_ns);
+  // Closes the connection with a WebSocket close (1001 going away), waits briefly for the venue's close,
+  // and reconnects after the backoff. `reason` goes to the log: "closing (recycle: <reason>)".
+  void recycle(std::string_view reason);
 
   const FeedConnectionCounters& counters() const noexcept { return counters_; }
   const io::WebSocketCounters& websocket_counters() const noexcept { return client_.counters(); }
@@ -96,6 +108,13 @@ class FeedConnection final : public io::TransportObserver,
   void on_websocket_open(io::WebSocketClient& client, std::int64_t now_ns) override;
   void on_websocket_message(io::WebSocketClient& client, std::string_view payload,
                             std::int64_t recv_ns) noexcept override;
+
+  // One topic's liveness clock as the feed thread keeps it.
+  struct TopicClock {
+    std::int64_t subscribed_ns = 0;  // its latest (re)subscription: the connection's open or a resubscribe
+    std::int64_t next_resubscribe_ns = 0;  // the backoff: no resubscribe in this quiet spell before then
+    std::uint32_t resubscribes = 0;        // in this quiet spell
+  };
   void on_reconnect_due(std::int64_t now_ns);
   void on_health_check(std::int64_t now_ns);
   void on_send_due(std::int64_t now_ns);
@@ -123,6 +142,16 @@ class FeedConnection final : public io::TransportObserver,
   std::string reply_;               // reused by reply_to()
   std::uint64_t next_request_id_ = 1000;
   FeedConnectionCounters counters_;
+  std::vector<TopicClock> clocks_;  // index-aligned with config_.topics
+  // The connection's own liveness, as the venue shows it: the last message it sent unprompted (data, a
+  // heartbeat demand) or a server ping. Replies to what this client sent (subscribe and resubscribe acks,
+  // pongs) prove nothing about the feed — a stalled stream still acks — so each message sent owes one
+  // reply, and that many received messages are not counted (a data frame taken for an ack on a busy
+  // connection only delays this by a frame).
+  std::int64_t last_unprompted_ns_ = 0;
+  std::uint32_t replies_owed_ = 0;
+  std::uint64_t pings_seen_ = 0;
+  std::string recycle_reason_;  // non-empty from recycle() until the connection closed
   bool stopping_ = false;
 };
 

@@ -17,19 +17,6 @@ constexpr std::int64_t kCloseGraceNs = 2'000'000'000;
 // when the sockets are quiet (a resync is useless before the strategy's 50 ms cycle anyway).
 constexpr std::int64_t kRequestPollNs = 5'000'000;
 
-// The topic to renew for a silent kind of data. The strategy names the kind of events that stopped, which
-// is not always a topic kind of the venue: OKX has no best-bid/ask channel (its tickers carry the BBO), so
-// the nearest topic that carries that data stands in, and the book topic when nothing closer exists.
-TopicRef topic_carrying(const InstrumentFeedRoute& route, io::TopicKind kind) {
-  auto at = [&](io::TopicKind k) { return route.topics[static_cast<std::size_t>(k)]; };
-  if (at(kind).valid()) return at(kind);
-  if (kind == io::TopicKind::kBestBidAsk && at(io::TopicKind::kTicker).valid())
-    return at(io::TopicKind::kTicker);
-  if (kind == io::TopicKind::kTicker && at(io::TopicKind::kBestBidAsk).valid())
-    return at(io::TopicKind::kBestBidAsk);
-  return at(io::TopicKind::kBook);
-}
-
 }  // namespace
 
 FeedThread::FeedThread(std::string name, engine::ThreadConfig thread,
@@ -141,7 +128,7 @@ void FeedThread::serve_requests(std::int64_t now_ns) {
       requests_dropped_.add();
       continue;
     }
-    on_topic_silent(ref.connection, ref.topic, now_ns);
+    connections_[ref.connection]->on_topic_silent(ref.topic, request.last_data_ns, now_ns);
   }
 }
 
@@ -162,20 +149,6 @@ void FeedThread::book_resync(const InstrumentFeedRoute& route) {
   connections_[ref.connection]->resubscribe(ref.topic);
 }
 
-void FeedThread::on_topic_silent(std::size_t connection, std::uint32_t topic, std::int64_t now_ns) {
-  // A topic that stays silent after being resubscribed again and again is a connection that stopped
-  // delivering (a venue-side stall): a new connection is the only remedy left.
-  auto& reports = silent_reports_[connection];
-  std::rotate(reports.begin(), reports.begin() + 1, reports.end());
-  reports.back() = now_ns;
-  if (reports.front() != 0 && now_ns - reports.front() <= kSilentRecycleWindowNs) {
-    reports.fill(0);
-    connections_[connection]->recycle();
-    return;
-  }
-  connections_[connection]->resubscribe(topic);
-}
-
 void FeedThread::run() {
   std::unique_ptr<io::EventLoop> loop;
   std::unique_ptr<io::TlsContext> tls;
@@ -191,7 +164,6 @@ void FeedThread::run() {
     }
     for (const auto& c : configs_)
       connections_.push_back(std::make_unique<FeedConnection>(*loop, tls.get(), c, ring_));
-    silent_reports_.assign(configs_.size(), {});
     if (rest_factory_) rest_ = rest_factory_(*loop, tls.get(), venues_, ring_);
   } catch (const std::exception& e) {
     error_ = e.what();

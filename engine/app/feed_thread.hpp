@@ -6,8 +6,8 @@
 // It also serves the strategy thread's FeedRequests (strategies/feed_request.hpp): each loop turn drains at
 // most kMaxRequestsPerTurn of them, so a burst of requests (a reconnect that invalidates every book) cannot
 // starve the sockets. A book resync of a venue that resyncs by resubscribing renews the book topic on the
-// connection that carries it; a silent topic is resubscribed, and a connection whose topics fell silent
-// kSilentRecycleCount times within kSilentRecycleWindowNs is recycled (reconnected) instead. Books of
+// connection that carries it; a silent topic goes to its connection (FeedConnection::on_topic_silent),
+// which resubscribes a quiet topic and recycles only a connection that is itself silent. Books of
 // REST-synced venues (Binance) get their snapshot through the RestSnapshotSource the pipeline attaches.
 //
 // Usable without a strategy thread (the record command): no request queue, no REST source.
@@ -60,8 +60,6 @@ using RestSnapshotSourceFactory = std::function<std::unique_ptr<RestSnapshotSour
 class FeedThread {
  public:
   static constexpr std::size_t kMaxRequestsPerTurn = 64;
-  static constexpr int kSilentRecycleCount = 3;
-  static constexpr std::int64_t kSilentRecycleWindowNs = 60'000'000'000;
 
   // Plain connections, no requests (tests of the transport path).
   FeedThread(std::string name, engine::ThreadConfig thread, std::vector<FeedConnectionConfig> connections,
@@ -97,7 +95,6 @@ class FeedThread {
  private:
   void run();
   void serve_requests(std::int64_t now_ns);
-  void on_topic_silent(std::size_t connection, std::uint32_t topic, std::int64_t now_ns);
   void book_resync(const InstrumentFeedRoute& route);
 
   std::string name_;
@@ -112,8 +109,6 @@ class FeedThread {
 
   std::vector<std::unique_ptr<FeedConnection>> connections_;
   std::unique_ptr<std::atomic<bool>[]> open_flags_;  // per connection, for the per-venue status
-  // The last kSilentRecycleCount silent reports per connection (monotonic ns), oldest first.
-  std::vector<std::array<std::int64_t, kSilentRecycleCount>> silent_reports_;
   std::unique_ptr<RestSnapshotSource> rest_;
   engine::Counter requests_taken_;
   engine::Counter requests_dropped_;  // not tied to a connection (bad index, no REST source)

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "engine/app/strategy_thread.hpp"
@@ -25,6 +26,12 @@ void append_number(std::int64_t value, std::string& out) {
   (void)ec;
   out.append(buffer, end);
 }
+
+// Unusable replies are logged once per reason per this long, with a snippet of this many bytes.
+constexpr std::int64_t kUnusableLogIntervalNs = 10'000'000'000;
+constexpr std::size_t kUnusableSnippetBytes = 120;
+// The failure explanation on the status line is cut to this many bytes.
+constexpr std::size_t kStatusErrorBytes = 80;
 
 io::InferenceClientConfig client_config(const engine::InferenceConfig& c) {
   io::InferenceClientConfig out;
@@ -58,7 +65,8 @@ InferenceThread::InferenceThread(InferenceThreadOptions options)
       replies_(options_.reply_records),
       counters_(std::make_unique<InferenceThreadCounters>()) {
   if (!options_.tokenizer) throw std::invalid_argument("inference: no tokenizer");
-  const io::InferenceClientConfig cc = client_config(options_.config);
+  io::InferenceClientConfig cc = client_config(options_.config);
+  cc.error_log = options_.log;
   client_ = std::make_unique<io::InferenceClient>(cc, static_cast<io::ChatRequestSource&>(*this));
   // Every queued and in-flight request belongs to a job, so this many job records always suffice.
   for (std::uint32_t i = 0; i < cc.max_queued + cc.max_in_flight + 1; ++i) {
@@ -245,7 +253,8 @@ io::RequestCost InferenceThread::write_request(std::uint64_t job_id, std::uint32
 }
 
 void InferenceThread::on_reply(std::uint64_t job_id, std::uint32_t first, std::uint32_t count,
-                               const io::ChatCompletion& reply, const io::RequestCost& cost, std::int64_t) {
+                               const io::ChatCompletion& reply, const io::RequestCost& cost,
+                               std::int64_t now_ns) {
   if (reply.has_usage)
     correction_.observe(static_cast<std::size_t>(cost.estimated_prompt_tokens), reply.usage.prompt_tokens);
   const Job* job = find_job(job_id);
@@ -257,11 +266,23 @@ void InferenceThread::on_reply(std::uint64_t job_id, std::uint32_t first, std::u
   counters_->duplicate_pairs.add(rc.duplicate);
   counters_->invalid_entries.add(rc.invalid);
   counters_->clamped_confidences.add(rc.clamped);
-  if (status != strategies::ReplyStatus::kOk) {
-    counters_->replies_unusable.add();
+  std::optional<UnusableReply> unusable;
+  if (status == strategies::ReplyStatus::kEmpty) {
+    unusable = UnusableReply::kEmpty;
+  } else if (status != strategies::ReplyStatus::kOk) {
+    unusable = UnusableReply::kNotReplyFormat;
+  } else if (parser_.entries().empty()) {
+    unusable = rc.unknown > 0       ? UnusableReply::kUnknownPairs
+               : rc.invalid > 0     ? UnusableReply::kInvalidEntries
+               : rc.noise_lines > 0 ? UnusableReply::kNotReplyFormat
+                                    : UnusableReply::kNoSignals;
+  }
+  if (unusable) {
+    on_unusable(*unusable, reply.content, now_ns);
     counters_->abstained.add(count);
     return;
   }
+  unusable_since_ns_.store(0, std::memory_order_relaxed);
   for (const strategies::ReplyEntry& e : parser_.entries()) {
     ReplyRecord r;
     r.kind = ReplyRecord::Kind::kEntry;
@@ -277,9 +298,60 @@ void InferenceThread::on_reply(std::uint64_t job_id, std::uint32_t first, std::u
   counters_->abstained.add(parser_.missing().size());
 }
 
-void InferenceThread::on_items_failed(std::uint64_t, std::uint32_t, std::uint32_t count, io::ItemsFailure,
-                                      std::int64_t) {
+void InferenceThread::on_items_failed(std::uint64_t, std::uint32_t, std::uint32_t count, io::ItemsFailure why,
+                                      std::int64_t now_ns) {
   counters_->items_failed.add(count);
+  if (why == io::ItemsFailure::kRefused) on_unusable(UnusableReply::kRefusal, {}, now_ns);
+}
+
+void InferenceThread::on_unusable(UnusableReply reason, std::string_view content, std::int64_t now_ns) {
+  counters_->replies_unusable.add();
+  const auto r = static_cast<std::size_t>(reason);
+  counters_->unusable_by_reason[r].add();
+  std::int64_t expected = 0;
+  unusable_since_ns_.compare_exchange_strong(expected, now_ns, std::memory_order_relaxed);
+  if (!options_.log) return;
+  // Once per reason per kUnusableLogIntervalNs, with how many were not logged since.
+  if (unusable_logged_ns_[r] != 0 && now_ns - unusable_logged_ns_[r] < kUnusableLogIntervalNs) {
+    ++unusable_suppressed_[r];
+    return;
+  }
+  std::string snippet;
+  io::append_provider_text(snippet, content, kUnusableSnippetBytes);
+  if (content.size() > kUnusableSnippetBytes) snippet += "...";
+  const std::string_view name = to_string(reason);
+  std::fprintf(options_.log, "inference: unusable reply (%.*s): \"%s\"", static_cast<int>(name.size()),
+               name.data(), snippet.c_str());
+  if (unusable_suppressed_[r] > 0)
+    std::fprintf(options_.log, " (and %llu more since the last report)",
+                 static_cast<unsigned long long>(unusable_suppressed_[r]));
+  std::fputc('\n', options_.log);
+  std::fflush(options_.log);
+  unusable_logged_ns_[r] = now_ns;
+  unusable_suppressed_[r] = 0;
+}
+
+std::int64_t InferenceThread::unusable_for_ns(std::int64_t now_ns) const noexcept {
+  const std::int64_t since = unusable_since_ns_.load(std::memory_order_relaxed);
+  return since == 0 ? 0 : std::max<std::int64_t>(1, now_ns - since);
+}
+
+std::string_view to_string(UnusableReply reason) noexcept {
+  switch (reason) {
+    case UnusableReply::kEmpty:
+      return "empty";
+    case UnusableReply::kNotReplyFormat:
+      return "not_reply_format";
+    case UnusableReply::kNoSignals:
+      return "no_signals";
+    case UnusableReply::kUnknownPairs:
+      return "unknown_pairs";
+    case UnusableReply::kInvalidEntries:
+      return "invalid_entries";
+    case UnusableReply::kRefusal:
+      return "refusal";
+  }
+  return "unknown";
 }
 
 void InferenceThread::on_job_done(std::uint64_t job_id, std::int64_t) {
@@ -351,6 +423,7 @@ std::unique_ptr<InferenceThread> make_inference(const engine::Config& config, St
     return nullptr;
   }
   options.ca_pem = extra_ca_pem;
+  options.log = log;
   options.budget = prompt_budget(c);
   const strategies::PromptBudget budget = options.budget;
   auto inference = std::make_unique<InferenceThread>(std::move(options));
@@ -363,21 +436,32 @@ std::unique_ptr<InferenceThread> make_inference(const engine::Config& config, St
   return inference;
 }
 
+std::string inference_status_text(const InferenceThread& inference, std::int64_t now_ns) {
+  const io::InferenceClient& client = inference.client();
+  switch (client.breaker().state()) {
+    case engine::BreakerState::closed:
+      return inference.unusable_for_ns(now_ns) >= kUnusableStatusAfterNs ? "unusable" : "up";
+    case engine::BreakerState::half_open:
+      return "probing";
+    case engine::BreakerState::open:
+      break;
+  }
+  std::string text = "breaker-open";
+  const std::string why = client.last_error();
+  if (!why.empty()) {
+    // The status line is one line a second: the first words of the explanation, the log has all of it.
+    text += " (";
+    text += why.size() > kStatusErrorBytes ? why.substr(0, kStatusErrorBytes) + "..." : why;
+    text += ')';
+  }
+  return text;
+}
+
 void add_inference_status(engine::StatusLine& status, const InferenceThread& inference,
                           const StrategyThread& strategy) {
   const io::InferenceClient& client = inference.client();
   const io::InferenceCounters& ic = client.counters();
-  status.add_text("llm", [&client] {
-    switch (client.breaker().state()) {
-      case engine::BreakerState::closed:
-        return std::string("up");
-      case engine::BreakerState::half_open:
-        return std::string("probing");
-      case engine::BreakerState::open:
-        break;
-    }
-    return std::string("breaker-open");
-  });
+  status.add_text("llm", [&inference] { return inference_status_text(inference, engine::monotonic_ns()); });
   status.add_rate("llm_req", [&ic] { return ic.requests.load(); });
   status.add_total("llm_429", [&ic] { return ic.http_429.load(); });
   status.add_total("llm_retries", [&ic] { return ic.retries.load(); });

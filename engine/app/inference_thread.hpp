@@ -14,6 +14,7 @@
 // could grant, the learned prompt-token residual) is published in relaxed atomics.
 #include <boost/lockfree/spsc_queue.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -67,11 +68,25 @@ struct ReplyRecord {
 };
 using ReplyChannel = boost::lockfree::spsc_queue<ReplyRecord>;
 
+// Why a 2xx reply gave no usable signal (sigflow_inference_replies_unusable_total{reason}). A truncated
+// reply (finish_reason "length") is split and retried by the client, which counts it there.
+enum class UnusableReply : std::uint8_t {
+  kEmpty,           // no content
+  kNotReplyFormat,  // content that is not the reply format (plain text, other JSON)
+  kNoSignals,       // the format, but no entry at all ("signals" missing or empty)
+  kUnknownPairs,    // every entry named a pair not in the request
+  kInvalidEntries,  // every entry was invalid (signal, confidence, pair)
+  kRefusal,         // the model declined (message.refusal)
+};
+inline constexpr std::size_t kUnusableReplyReasons = 6;
+std::string_view to_string(UnusableReply reason) noexcept;
+
 struct InferenceThreadCounters {
   engine::Counter jobs_received;
   engine::Counter jobs_malformed;  // a prompt frame that does not parse (a bug, never expected)
   engine::Counter replies_parsed;
-  engine::Counter replies_unusable;  // empty or malformed content: every item abstains
+  engine::Counter replies_unusable;  // no usable entry: every item abstains (by reason below)
+  std::array<engine::Counter, kUnusableReplyReasons> unusable_by_reason;
   engine::Counter entries;
   engine::Counter abstained;  // pairs missing from a reply
   engine::Counter unknown_pairs;
@@ -90,6 +105,8 @@ struct InferenceThreadOptions {
   strategies::PromptBudget budget;  // the strategy's planner budget: completion tokens per instrument
   std::size_t prompt_ring_bytes = 4u << 20;
   std::size_t reply_records = 8192;
+  // Failed requests and unusable replies are explained here, rate-limited; null: counted only.
+  std::FILE* log = nullptr;
 };
 
 class InferenceThread final : private io::ChatRequestSource {
@@ -114,6 +131,9 @@ class InferenceThread final : private io::ChatRequestSource {
   const io::InferenceClient& client() const noexcept { return *client_; }
   const InferenceThreadCounters& counters() const noexcept { return *counters_; }
   const engine::InferenceConfig& config() const noexcept { return options_.config; }
+  // How long every reply has been unusable (monotonic `now_ns` minus the first unusable reply after the
+  // last usable one); 0 while the latest reply was usable or none came.
+  std::int64_t unusable_for_ns(std::int64_t now_ns) const noexcept;
   const std::shared_ptr<const strategies::Tokenizer>& tokenizer() const noexcept {
     return options_.tokenizer;
   }
@@ -125,6 +145,7 @@ class InferenceThread final : private io::ChatRequestSource {
   void take_prompts(std::int64_t now_ns);
   Job* find_job(std::uint64_t id) noexcept;
   void push(const ReplyRecord& record) noexcept;
+  void on_unusable(UnusableReply reason, std::string_view content, std::int64_t now_ns);
   std::span<const std::string_view> pairs_of(const Job& job, std::uint32_t first, std::uint32_t count);
 
   io::RequestCost write_request(std::uint64_t job, std::uint32_t first, std::uint32_t count,
@@ -150,6 +171,9 @@ class InferenceThread final : private io::ChatRequestSource {
   std::string response_format_;
   std::unique_ptr<InferenceThreadCounters> counters_;
   std::atomic<double> residual_{0};
+  std::atomic<std::int64_t> unusable_since_ns_{0};  // 0: the latest reply was usable (or none came)
+  std::array<std::int64_t, kUnusableReplyReasons> unusable_logged_ns_{};
+  std::array<std::uint64_t, kUnusableReplyReasons> unusable_suppressed_{};
   std::atomic<bool> stop_{false};
   engine::PinnedThread thread_;
 };
@@ -170,6 +194,13 @@ strategies::PromptBudget prompt_budget(const engine::InferenceConfig& config);
 std::unique_ptr<InferenceThread> make_inference(const engine::Config& config, StrategyThread& strategy,
                                                 const std::string& data_dir, const std::string& extra_ca_pem,
                                                 std::FILE* log);
+
+// A status line reads `llm=unusable` once every reply has been unusable for this long.
+inline constexpr std::int64_t kUnusableStatusAfterNs = 3'000'000'000;
+
+// The `llm` field: up, unusable (every reply unusable for kUnusableStatusAfterNs), probing, or
+// breaker-open with the latest failure explained ("breaker-open (500 server_error: …)").
+std::string inference_status_text(const InferenceThread& inference, std::int64_t now_ns);
 
 // Inference fields of the status line: breaker state, requests/s, 429s, retries, LLM-sourced signals/s,
 // replies dropped stale.

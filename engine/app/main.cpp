@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
       "Inject a scripted fault storm: disconnects, silences, gaps, bad frames, LLM 5xx/429/hangs");
   demo_cmd->add_option("--fault-period-ms", demo.fault_period_ms, "Mean time between two faults")
       ->check(CLI::PositiveNumber);
+  demo_cmd->add_flag(
+      "--quiet", demo.quiet,
+      "Make the last instrument of every venue illiquid: rare updates, 25 s quiet in every 40 s");
 
   app::RunOptions run;
   CLI::App* run_cmd = cli.add_subcommand("run", "Run the engine against the endpoints the config names");

@@ -146,8 +146,17 @@ void register_inference(MetricsRegistry& r, const InferenceThread& inference,
   counter("sigflow_inference_splits_total", "Chunks split in halves after a too-large reply", c.splits);
   counter("sigflow_inference_limiter_waits_total", "Ready requests held back by RPM/TPM/in-flight limits",
           c.limiter_waits);
-  counter("sigflow_inference_breaker_refusals_total", "Ready requests held back by an open breaker",
+  counter("sigflow_inference_breaker_refusals_total", "Requests held back by an open breaker (each once)",
           c.breaker_refusals);
+  // 2xx replies that gave no usable signal, by why; a truncated reply is split and retried by the client.
+  const InferenceThreadCounters& t = inference.counters();
+  for (std::size_t reason = 0; reason < kUnusableReplyReasons; ++reason)
+    r.add_counter("sigflow_inference_replies_unusable_total",
+                  "2xx replies that gave no usable signal, by reason",
+                  {{"reason", std::string(to_string(static_cast<UnusableReply>(reason)))}},
+                  t.unusable_by_reason[reason]);
+  r.add_counter("sigflow_inference_replies_unusable_total",
+                "2xx replies that gave no usable signal, by reason", {{"reason", "truncated"}}, c.truncated);
   r.add_counter("sigflow_inference_tokens_total", "Tokens used, as the provider's usage reports them",
                 {{"kind", "prompt"}}, c.prompt_tokens);
   r.add_counter("sigflow_inference_tokens_total", "Tokens used, as the provider's usage reports them",

@@ -68,6 +68,22 @@ void check_endpoint_keys(const engine::VenueConfig& venue, const io::VenueProtoc
          "'" + venue.rest_url + "' is plaintext; set allow_insecure = true on this endpoint to allow it");
 }
 
+// The configured limit for a kind of topic (topic_silence_ms), or -1 for the venue's own.
+std::int64_t configured_silence_ms(const engine::VenueConfig& venue, io::TopicKind kind) {
+  switch (kind) {
+    case io::TopicKind::kBook:
+      return venue.book_silence_ms;
+    case io::TopicKind::kBestBidAsk:
+      return venue.bbo_silence_ms;
+    case io::TopicKind::kTicker:
+      return venue.ticker_silence_ms;
+    case io::TopicKind::kTrades:
+      return venue.trades_silence_ms;
+    default:
+      return -1;
+  }
+}
+
 FeedConnectionConfig connection_config(const engine::VenueConfig& venue, const io::VenueProtocol& protocol,
                                        const io::ConnectionPlan& plan, std::uint32_t conn_id) {
   FeedConnectionConfig c;
@@ -93,6 +109,11 @@ FeedConnectionConfig connection_config(const engine::VenueConfig& venue, const i
   }
   c.protocol = &protocol;
   c.topics = plan.topics;
+  for (io::Topic& topic : c.topics) {
+    const std::int64_t ms = configured_silence_ms(venue, topic.kind);
+    if (ms >= 0) topic.max_silence_ns = ms * 1'000'000;
+  }
+  c.first_frame_grace_ns = venue.first_frame_grace_ms * 1'000'000;
   c.open_messages = protocol.open_messages();
   c.subscribe_messages = plan.subscribe_messages;
   const io::VenueLimits limits = protocol.limits();
@@ -110,6 +131,35 @@ FeedConnectionConfig connection_config(const engine::VenueConfig& venue, const i
 }
 
 }  // namespace
+
+namespace {
+
+// The strategy's liveness bounds for one instrument: each watched kind's limit is that of the topic the feed
+// thread would renew for it.
+strategies::LivenessBounds liveness_of(const InstrumentFeedRoute& route,
+                                       const std::vector<FeedConnectionConfig>& connections) {
+  auto bound = [&](io::TopicKind kind) -> std::int64_t {
+    const TopicRef ref = topic_carrying(route, kind);
+    return ref.valid() ? connections[ref.connection].topics[ref.topic].max_silence_ns : 0;
+  };
+  strategies::LivenessBounds bounds;
+  bounds.book_ns = bound(io::TopicKind::kBook);
+  bounds.best_bid_ask_ns = bound(io::TopicKind::kBestBidAsk);
+  bounds.ticker_ns = bound(io::TopicKind::kTicker);
+  return bounds;
+}
+
+}  // namespace
+
+TopicRef topic_carrying(const InstrumentFeedRoute& route, io::TopicKind kind) {
+  auto at = [&](io::TopicKind k) { return route.topics[static_cast<std::size_t>(k)]; };
+  if (at(kind).valid()) return at(kind);
+  if (kind == io::TopicKind::kBestBidAsk && at(io::TopicKind::kTicker).valid())
+    return at(io::TopicKind::kTicker);
+  if (kind == io::TopicKind::kTicker && at(io::TopicKind::kBestBidAsk).valid())
+    return at(io::TopicKind::kBestBidAsk);
+  return at(io::TopicKind::kBook);
+}
 
 engine::VenueConfig loopback_venue(const std::string& id, std::uint16_t port,
                                    std::vector<std::string> symbols) {
@@ -221,6 +271,9 @@ VenueWiring wire_venues(const engine::Config& config) {
     throw engine::ConfigError(
         config.source + ": key 'shard.index': shard " + std::to_string(config.shard.index) + " of " +
         std::to_string(config.shard.count) + " owns none of the configured instruments");
+  // The strategy watches each instrument's data by the limits of the topics that carry it.
+  for (std::size_t i = 0; i < w.instruments.size(); ++i)
+    w.instruments[i].liveness = liveness_of(w.feed_routes[i], w.connections);
   // Each WebSocket connection knows the books it carries (strategy_connections and connections are
   // index-aligned so far): a ring drop on it resyncs exactly those.
   for (std::size_t i = 0; i < w.instruments.size(); ++i) {

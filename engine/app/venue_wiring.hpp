@@ -49,6 +49,11 @@ struct InstrumentFeedRoute {
   std::uint32_t rest_conn_id = 0;            // 0: the venue resyncs books by resubscribing
 };
 
+// The topic to watch or renew for a kind of data. The strategy names the kind of events, which is not always
+// a topic kind of the venue: OKX has no best-bid/ask channel (its tickers carry the BBO), so the nearest
+// topic that carries that data stands in, and the book topic when nothing closer exists.
+TopicRef topic_carrying(const InstrumentFeedRoute& route, io::TopicKind kind);
+
 struct VenueWiring {
   std::vector<WiredVenue> venues;
   std::vector<FeedConnectionConfig> connections;

@@ -22,9 +22,13 @@ struct Topic {
                        // "books:BTC-USDT" (OKX channel:instId), "book.BTC-PERPETUAL.100ms"
   std::string symbol;  // the venue's symbol the topic belongs to
   TopicKind kind = TopicKind::kOther;
-  // Data liveness: no data on this topic for this long while the connection is up → resubscribe it (and
-  // recycle the connection if that does not help). 0: not watched (sparse topics such as liquidations).
+  // Data liveness: the longest silence a quiet market shows on this topic. Past it, while other frames
+  // still arrive on the connection, the topic is resubscribed (at most once per limit, backing off); the
+  // connection is recycled only when it is itself silent. 0: not watched (sparse topics: liquidations).
   std::int64_t max_silence_ns = 0;
+  // The venue pushes this topic on a clock whatever the market does (mark price every second, a ticker
+  // every interval): a silence that resubscribing does not end is a dead connection, which is recycled.
+  bool pushed_on_clock = false;
 };
 
 // One WebSocket connection of a venue and what it subscribes to.

@@ -98,6 +98,32 @@ TEST(ConfigFiles, WiringNumbersRestPseudoConnectionsAfterTheWebSockets) {
     EXPECT_TRUE(route.topics[static_cast<std::size_t>(sigflow::io::TopicKind::kBook)].valid());
 }
 
+TEST(ConfigFiles, EachInstrumentIsWatchedByItsVenuesSilenceLimitsOrTheConfiguredOnes) {
+  constexpr std::int64_t kS = 1'000'000'000;
+  const auto config = sigflow::engine::load_config_text(
+      "[venues.binance]\nsymbols = [\"BTCUSDT\"]\n"
+      "[venues.okx]\nsymbols = [\"BTC-USDT\"]\ntopic_silence_ms = { book = 90000 }\n",
+      "v.toml");
+  const auto w = sigflow::app::wire_venues(config);
+  ASSERT_EQ(w.instruments.size(), 2u);
+  // Binance spot's own rules: diff depth 30 s, bookTicker 60 s (io/venues/binance/protocol.cpp).
+  ASSERT_TRUE(w.instruments[0].liveness.has_value());
+  EXPECT_EQ(w.instruments[0].liveness->book_ns, 30 * kS);
+  EXPECT_EQ(w.instruments[0].liveness->best_bid_ask_ns, 60 * kS);
+  // OKX: the book as configured; its tickers carry the best bid/ask, so that watch takes the tickers' 60 s.
+  ASSERT_TRUE(w.instruments[1].liveness.has_value());
+  EXPECT_EQ(w.instruments[1].liveness->book_ns, 90 * kS);
+  EXPECT_EQ(w.instruments[1].liveness->best_bid_ask_ns, 60 * kS);
+  EXPECT_EQ(w.instruments[1].liveness->ticker_ns, 60 * kS);
+  // The feed connection's topics carry the same limits.
+  const auto& okx = w.connections.back();
+  for (const auto& topic : okx.topics) {
+    if (topic.kind == sigflow::io::TopicKind::kBook) {
+      EXPECT_EQ(topic.max_silence_ns, 90 * kS) << topic.name;
+    }
+  }
+}
+
 TEST(ConfigFiles, RunRefusesToStartOnAnUnknownKey) {
   const auto path = std::filesystem::temp_directory_path() / "sigflow-bad-config.toml";
   {

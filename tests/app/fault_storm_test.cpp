@@ -207,11 +207,14 @@ TEST_F(FaultStormTest, SixMarketsThroughAStormKeepSignallingAndRecover) {
   engine::Config config = base_config("sigflow-fault-storm");
   std::string ca_pem = sim_->ca_pem();
   enable_inference(config, ca_pem);
+  // Short silence limits, so that the storm's silences are noticed and acted on within it.
+  for (engine::VenueConfig& venue : config.venues) {
+    venue.book_silence_ms = 1'500;
+    venue.bbo_silence_ms = 1'500;
+    venue.ticker_silence_ms = 4'000;
+    venue.first_frame_grace_ms = 1'000;
+  }
   strategies::StrategyConfig strategy;
-  strategy.liveness.book_ns = 1'500'000'000;
-  strategy.liveness.best_bid_ask_ns = 1'500'000'000;
-  strategy.liveness.ticker_ns = 4'000'000'000;
-  strategy.liveness.retry_ns = 1'000'000'000;
   strategy.book_sync.resync_timeout_ns = 2'000'000'000;
   pipeline_ = std::make_unique<Pipeline>(config, ca_pem, strategy);
   pipeline_->start();

@@ -79,6 +79,43 @@ TEST(Config, WrongCpuIsAnErrorNamingTheThread) {
   EXPECT_NE(error.find("does not exist"), std::string::npos) << error;
 }
 
+TEST(Config, AWrongCpuInAThreadTableNamesTheThreadsOwnKey) {
+  const std::string error =
+      error_of("[threads]\nfeed = { cpu = 4096 }\n[venues.binance-usdm]\nsymbols=[\"BTCUSDT\"]\n");
+  EXPECT_NE(error.find("test.toml:2: key 'threads.feed.cpu'"), std::string::npos) << error;
+}
+
+TEST(Config, TopicSilenceLimitsOverrideTheVenuesPerKind) {
+  const auto config = load_config_text(
+      "[venues.okx]\nsymbols=[\"BTC-USDT\"]\ntopic_silence_ms = { book = 90000, bbo = 0, ticker = 120000 }\n"
+      "first_frame_grace_ms = 8000\n",
+      "test.toml");
+  ASSERT_EQ(config.venues.size(), 1u);
+  const auto& v = config.venues[0];
+  EXPECT_EQ(v.book_silence_ms, 90'000);
+  EXPECT_EQ(v.bbo_silence_ms, 0);  // the watch off
+  EXPECT_EQ(v.ticker_silence_ms, 120'000);
+  EXPECT_EQ(v.trades_silence_ms, -1);  // unset: the venue's rule
+  EXPECT_EQ(v.first_frame_grace_ms, 8'000);
+
+  const std::string unknown =
+      error_of("[venues.okx]\nsymbols=[\"BTC-USDT\"]\ntopic_silence_ms = { depth = 1000 }\n");
+  EXPECT_NE(unknown.find("test.toml:3: key 'venues.okx.topic_silence_ms.depth': unknown key"),
+            std::string::npos)
+      << unknown;
+  const std::string negative =
+      error_of("[venues.okx]\nsymbols=[\"BTC-USDT\"]\ntopic_silence_ms = { book = -1 }\n");
+  EXPECT_NE(negative.find("key 'venues.okx.topic_silence_ms.book': must be in 0..3600000"), std::string::npos)
+      << negative;
+  const std::string text =
+      error_of("[venues.okx]\nsymbols=[\"BTC-USDT\"]\ntopic_silence_ms = { book = \"30s\" }\n");
+  EXPECT_NE(text.find("'venues.okx.topic_silence_ms.book': expected an integer"), std::string::npos) << text;
+  EXPECT_NE(error_of("[venues.okx]\nsymbols=[\"BTC-USDT\"]\ntopic_silence_ms = 5\n").find("expected a table"),
+            std::string::npos);
+  EXPECT_NE(error_of("[venues.okx]\nsymbols=[\"BTC-USDT\"]\nfirst_frame_grace_ms = 0\n").find("must be in"),
+            std::string::npos);
+}
+
 TEST(Config, UnknownThreadAndWrongTypesAreErrors) {
   EXPECT_NE(error_of("[threads]\nfeeder = 0\n").find("'threads.feeder'"), std::string::npos);
   EXPECT_NE(error_of("[strategy]\ncycle_ms = \"50\"\n").find("expected an integer"), std::string::npos);

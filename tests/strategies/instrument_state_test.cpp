@@ -251,6 +251,19 @@ TEST(InstrumentState, SilentTopicReportedOnceThenRateLimited) {
   EXPECT_EQ(s.silent_topic_reports(), 3u);
 }
 
+TEST(InstrumentState, ASilentTopicIsReportedAgainAfterItsOwnBoundAndSaysWhenItLastHadData) {
+  LivenessBounds bounds;  // retry_ns 0: each watch's own bound
+  bounds.best_bid_ask_ns = 3 * kSec;
+  InstrumentState s(InstrumentSpec{"binance-usdm", "BTCUSDT", "BTC-USDT-PERP"}, 50, {}, bounds);
+  EXPECT_EQ(s.last_data_ns(io::TopicKind::kBestBidAsk), INT64_MIN);
+  s.apply(bbo(kT0, "99.9", "1", "100.1", "1"));
+  EXPECT_EQ(s.last_data_ns(io::TopicKind::kBestBidAsk), kT0);
+  EXPECT_EQ(s.take_silent_topic(kT0 + 3 * kSec + 1), io::TopicKind::kBestBidAsk);
+  EXPECT_FALSE(s.take_silent_topic(kT0 + 6 * kSec));
+  EXPECT_EQ(s.take_silent_topic(kT0 + 6 * kSec + 1), io::TopicKind::kBestBidAsk);
+  EXPECT_EQ(s.last_data_ns(io::TopicKind::kBestBidAsk), kT0);  // the silence's start, for the feed thread
+}
+
 TEST(InstrumentState, ControlEventsAreNotMarketData) {
   InstrumentState s = make_state();
   io::MarketEvent e;

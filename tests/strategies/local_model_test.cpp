@@ -107,6 +107,10 @@ TEST(LocalModel, MissingInputsLowerConfidence) {
   EXPECT_DOUBLE_EQ(thin.score, full.score);
   EXPECT_NEAR(thin.confidence, full.confidence * 0.55, 1e-12);  // 0.25 + 0.30 of the weight observed
   EXPECT_NE(thin.reason().find("flow=n/a"), std::string_view::npos) << thin.reason();
+  // An absent value has no unit.
+  EXPECT_NE(thin.reason().find("mom1s=n/a mom10s=n/a"), std::string_view::npos) << thin.reason();
+  EXPECT_NE(thin.reason().find("fund=n/a"), std::string_view::npos) << thin.reason();
+  EXPECT_EQ(thin.reason().find("n/abps"), std::string_view::npos) << thin.reason();
 }
 
 TEST(LocalModel, StaleDataAndWideSpreadHold) {

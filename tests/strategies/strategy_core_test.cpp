@@ -526,6 +526,7 @@ TEST(StrategyCore, SilentTopicAskedOncePerBound) {
   ASSERT_TRUE(requests.pop(r));
   EXPECT_EQ(r.kind, FeedRequest::Kind::kTopicSilent);
   EXPECT_EQ(r.topic, io::TopicKind::kBestBidAsk);
+  EXPECT_EQ(r.last_data_ns, 1'000 * kMs);  // when the silence began, for the feed thread to measure it
   named.on_cycle(2, 4'000 * kMs, 0, sink);
   EXPECT_FALSE(requests.pop(r));
   EXPECT_EQ(named.counters().silent_topics.load(), 1u);

@@ -397,6 +397,7 @@ void ClientConnection::on_message(const wslay_event_on_msg_recv_arg& arg) {
   }
   if (arg.opcode == WSLAY_CONNECTION_CLOSE) {
     counters.close_frames_received.add();  // the client said goodbye properly (wslay answers it)
+    if (arg.status_code == WSLAY_CODE_GOING_AWAY) counters.close_frames_going_away.add();
     return;
   }
   if (arg.opcode != WSLAY_TEXT_FRAME) return;  // pings are answered by wslay

@@ -28,7 +28,7 @@ struct SimCounters {
   engine::SharedCounter connections_accepted, connections_open, tls_failures, upgrades_rejected, frames_sent,
       bytes_sent, client_messages, error_replies, pings_sent, pongs_received, frames_withheld,
       slow_consumer_disconnects, fault_disconnects, generator_lag_resets, connections_closed, rest_requests,
-      rest_faults, close_frames_received;
+      rest_faults, close_frames_received, close_frames_going_away;
 };
 
 // A request target split into the venue id (the first path segment) and the venue's own target, which keeps

@@ -102,7 +102,10 @@ class FanOut final : public FrameSink {
 }  // namespace
 
 struct ExchangeSim::State {
-  explicit State(ExchangeSimConfig c) : config(std::move(c)) {}
+  explicit State(ExchangeSimConfig c) : config(std::move(c)) {
+    for (const auto& [symbol, profile] : config.activity)
+      activity[symbol] = {profile, engine::monotonic_ns()};
+  }
 
   ExchangeSimConfig config;
   std::vector<std::unique_ptr<Venue>> venues;     // the served ones, in config order
@@ -151,6 +154,16 @@ struct ExchangeSim::State {
   std::unordered_map<std::string, RestFault> rest_faults;  // by venue id, under rest_mutex
 
   // A pause stops the walk; the feed thread then copies every book once, for that pause (its epoch).
+  // Activity profiles by symbol (config, then set_activity), each with when its quiet spells count from;
+  // the feed thread copies them when the version moves.
+  struct ActivitySetting {
+    ActivityProfile profile;
+    std::int64_t since_ns = 0;
+  };
+  std::mutex activity_mutex;
+  std::map<std::string, ActivitySetting, std::less<>> activity;  // under activity_mutex
+  std::atomic<std::uint64_t> activity_version{1};
+
   std::atomic<bool> market_paused{false};
   std::atomic<std::uint64_t> pause_epoch{0};
   mutable std::mutex books_mutex;
@@ -327,8 +340,15 @@ struct ExchangeSim::State {
     std::uint64_t seen_version = ~std::uint64_t{0};
     std::int64_t last = engine::monotonic_ns();
     std::int64_t paused_since = 0;  // when this thread first saw the current pause; 0: not paused
+    std::uint64_t seen_activity = 0;
+    std::map<std::string, ActivitySetting, std::less<>> profiles;
     auto deadline = std::chrono::steady_clock::now();
     while (!stopping.load()) {
+      if (const std::uint64_t v = activity_version.load(std::memory_order_acquire); v != seen_activity) {
+        seen_activity = v;
+        std::lock_guard lock(activity_mutex);
+        profiles = activity;
+      }
       const std::uint64_t version = routes_version.load(std::memory_order_acquire);
       if (version != seen_version) {
         seen_version = version;
@@ -346,6 +366,8 @@ struct ExchangeSim::State {
       } else if (paused_since == 0) {
         paused_since = now;
       }
+      if (!profiles.empty())
+        for (VenueWalk& w : walks) apply_activity(w.market, profiles, now);
       for (VenueWalk& w : walks) {
         if (paused) w.credit = 0;  // no market event; the venue's clock (intervals, flushes) goes on
         step_walk(w, rate, paused ? 0 : earned, now, wall_ms);
@@ -359,6 +381,22 @@ struct ExchangeSim::State {
       if (deadline < steady_now) deadline = steady_now;
       std::unique_lock lock(feed_mutex);
       feed_wake.wait_until(lock, deadline, [&] { return stopping.load(); });
+    }
+  }
+
+  // Each instrument's activity now: its profile's, or none at all inside a quiet spell.
+  static void apply_activity(SyntheticMarket& market,
+                             const std::map<std::string, ActivitySetting, std::less<>>& profiles,
+                             std::int64_t now) {
+    for (std::size_t i = 0; i < market.size(); ++i) {
+      const auto it = profiles.find(market.spec(i).symbol);
+      if (it == profiles.end()) continue;
+      const ActivityProfile& p = it->second.profile;
+      const std::int64_t every = std::chrono::nanoseconds(p.quiet_every).count();
+      const std::int64_t quiet = std::chrono::nanoseconds(p.quiet_for).count();
+      bool in_spell = false;
+      if (quiet > 0) in_spell = every > quiet ? (now - it->second.since_ns) % every < quiet : true;
+      market.set_activity(i, in_spell ? 0.0 : p.activity);
     }
   }
 
@@ -399,6 +437,7 @@ struct ExchangeSim::State {
     const auto max_events =
         static_cast<std::uint64_t>(std::max(16.0, std::max(earned, w.credit) * kMaxEventsPerFrame));
     std::uint64_t events = 0;
+    if (!w.market.any_active()) w.credit = 0;  // every instrument quiet: no event to spend it on
     while (w.credit >= 1 && events < max_events) {
       w.feed->on_event(w.market, w.market.step(), wall_ms, w.fanout);
       w.credit -= static_cast<double>(w.fanout.take_deliveries());
@@ -556,6 +595,7 @@ ExchangeSimStats ExchangeSim::stats() const {
   s.rest_requests = c.rest_requests.load();
   s.rest_faults = c.rest_faults.load();
   s.close_frames_received = c.close_frames_received.load();
+  s.close_frames_going_away = c.close_frames_going_away.load();
   return s;
 }
 
@@ -603,6 +643,15 @@ std::size_t ExchangeSim::send_malformed_json(std::uint64_t connection) {
 }
 std::size_t ExchangeSim::skip_depth_update(std::uint64_t connection) {
   return for_connections(state_->snapshot(), connection, true, [](ClientConnection& c) { c.request_gap(); });
+}
+
+void ExchangeSim::set_activity(std::string_view symbol, ActivityProfile profile) {
+  State& s = *state_;
+  {
+    std::lock_guard lock(s.activity_mutex);
+    s.activity[std::string(symbol)] = {profile, engine::monotonic_ns()};
+  }
+  s.activity_version.fetch_add(1, std::memory_order_release);
 }
 
 bool ExchangeSim::set_market_paused(bool paused) {

@@ -12,6 +12,7 @@
 // over 200k frames/s on loopback.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +23,18 @@ namespace sigflow::tools {
 struct SimVenueConfig {
   std::string id;                    // a registered venue id, e.g. "bybit-linear"
   std::vector<std::string> symbols;  // empty: the venue's default_symbols(), else the config's generic list
+};
+
+// How much one instrument's market moves, as real pairs differ: a liquid pair changes all the time, an
+// illiquid one rarely, in bursts, or not at all for tens of seconds. A quiet instrument sends nothing on its
+// event-driven streams (diffs, best bid/ask, trades, tickers); clock-driven ones (mark price, partial depth)
+// go on, as on the venues.
+struct ActivityProfile {
+  double activity = 1;  // share of a busy instrument's events, 0..1: 0.02 = rarely, 0 = never
+  // Quiet spells: in every `quiet_every`, the first `quiet_for` has no event at all (0: no spells). With
+  // quiet_for most of quiet_every the instrument moves in bursts.
+  std::chrono::milliseconds quiet_for{0};
+  std::chrono::milliseconds quiet_every{0};
 };
 
 struct ExchangeSimConfig {
@@ -53,6 +66,8 @@ struct ExchangeSimConfig {
   // A client that falls this far behind is disconnected, as a venue drops slow consumers.
   std::size_t max_backlog_bytes = 64u << 20;
   std::chrono::milliseconds handshake_timeout{5'000};
+  // Activity profiles by symbol (on every venue that lists it); unlisted instruments are busy.
+  std::map<std::string, ActivityProfile, std::less<>> activity;
 };
 
 struct StartResult {
@@ -74,10 +89,11 @@ struct ExchangeSimStats {
   std::uint64_t frames_withheld = 0;  // by silence or gap faults
   std::uint64_t slow_consumer_disconnects = 0;
   std::uint64_t fault_disconnects = 0;
-  std::uint64_t generator_lag_resets = 0;   // the feed thread fell >100 ms behind its schedule
-  std::uint64_t rest_requests = 0;          // REST GETs answered, faults included
-  std::uint64_t rest_faults = 0;            // REST GETs answered 429/418 by fail_rest()
-  std::uint64_t close_frames_received = 0;  // WebSocket close frames from clients (graceful shutdowns)
+  std::uint64_t generator_lag_resets = 0;     // the feed thread fell >100 ms behind its schedule
+  std::uint64_t rest_requests = 0;            // REST GETs answered, faults included
+  std::uint64_t rest_faults = 0;              // REST GETs answered 429/418 by fail_rest()
+  std::uint64_t close_frames_received = 0;    // WebSocket close frames from clients (graceful shutdowns)
+  std::uint64_t close_frames_going_away = 0;  // of which with status 1001 (a client recycling a connection)
 };
 
 // Every registered venue, each with its default symbols.
@@ -154,6 +170,9 @@ class ExchangeSim {
   // the interval streams) and every book copied, which paused_books() then returns; false when that did
   // not happen within 10 s (or during a replay).
   bool set_market_paused(bool paused);
+  // Replaces one symbol's activity profile (on every venue that lists it) from the next feed tick on; a
+  // profile's quiet spells count from this call.
+  void set_activity(std::string_view symbol, ActivityProfile profile);
   // The books of `venue`'s instruments as the last pause found them (empty when the market is not paused).
   std::vector<SimBook> paused_books(std::string_view venue) const;
 

@@ -100,6 +100,8 @@ SyntheticMarket::SyntheticMarket(std::vector<InstrumentSpec> specs, std::uint64_
     }
     instruments_.push_back(std::move(inst));
   }
+  activity_.assign(instruments_.size(), 1.0);
+  active_ = instruments_.size();
 }
 
 std::int64_t SyntheticMarket::random_size(const InstrumentSpec& spec) {
@@ -127,9 +129,31 @@ void SyntheticMarket::set_level(Instrument& inst, Side side, std::int64_t price,
   event_.changes.push_back({side, price, size});
 }
 
+void SyntheticMarket::set_activity(std::size_t i, double activity) {
+  activity = std::clamp(activity, 0.0, 1.0);
+  if (i >= activity_.size() || activity_[i] == activity) return;
+  activity_[i] = activity;
+  active_ = static_cast<std::size_t>(
+      std::count_if(activity_.begin(), activity_.end(), [](double a) { return a > 0; }));
+  all_busy_ = std::all_of(activity_.begin(), activity_.end(), [](double a) { return a >= 1; });
+}
+
 const MarketEvent& SyntheticMarket::step() {
   event_.changes.clear();
   event_.instrument = static_cast<std::size_t>(rng_() % instruments_.size());
+  if (!all_busy_) {
+    // An instrument drawn is kept with probability equal to its activity: a 0.02 pair gets 2% of a busy
+    // pair's events. Some active instrument is always found (the last resort is the first active one).
+    for (int attempt = 0; attempt < 64; ++attempt) {
+      const double a = activity_[event_.instrument];
+      if (a >= 1 || (a > 0 && static_cast<double>(rng_() % 1'000'000) < a * 1e6)) break;
+      event_.instrument = static_cast<std::size_t>(rng_() % instruments_.size());
+    }
+    if (activity_[event_.instrument] <= 0)
+      event_.instrument = static_cast<std::size_t>(
+          std::find_if(activity_.begin(), activity_.end(), [](double a) { return a > 0; }) -
+          activity_.begin());
+  }
   Instrument& inst = instruments_[event_.instrument];
   const auto top_before = std::tuple(inst.book.bids_.begin()->first, inst.book.bids_.begin()->second,
                                      inst.book.asks_.begin()->first, inst.book.asks_.begin()->second);

@@ -99,8 +99,12 @@ class SyntheticMarket {
   const InstrumentSpec& spec(std::size_t i) const { return instruments_[i].spec; }
   const OrderBook& book(std::size_t i) const { return instruments_[i].book; }
 
-  // One random event on a random instrument. The reference stays valid until the next call.
+  // One random event on a random instrument, instruments drawn by their activity. The reference stays valid
+  // until the next call. Only while any_active().
   const MarketEvent& step();
+  // How much instrument i moves relative to a busy one: 1 (the default) busy, 0.02 rarely, 0 not at all.
+  void set_activity(std::size_t i, double activity);
+  bool any_active() const noexcept { return active_ > 0; }
   // Advances the instrument's funding walk and samples mark/index around the current mid.
   MarkSample sample_mark(std::size_t i);
   // A forced order near the touch; the book is not changed (liquidations are reported, not matched here).
@@ -122,6 +126,9 @@ class SyntheticMarket {
   void keep_depth(Instrument& inst);
 
   std::vector<Instrument> instruments_;
+  std::vector<double> activity_;  // per instrument, in [0, 1]
+  std::size_t active_ = 0;        // instruments with activity > 0
+  bool all_busy_ = true;          // every activity is 1: the draw is the plain one (same sequence as before)
   std::size_t depth_;
   std::mt19937_64 rng_;
   // Mark, funding and liquidation draws happen on the venue's clock, not per event; a separate generator

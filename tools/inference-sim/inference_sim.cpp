@@ -285,6 +285,7 @@ struct InferenceSim::State {
   std::array<std::size_t, 8> faults{};
   double error_rate = 0;
   bool insufficient_quota = false;
+  SimReplyContent reply_content = SimReplyContent::kSignals;
   std::uint64_t next_id = 1;
   InferenceSimStats stats;
 
@@ -838,7 +839,28 @@ struct InferenceSim::State {
     }
     const bool structured =
         request.response_format_type == "json_schema" || request.response_format_type == "json_object";
+    SimReplyContent reply_content;
+    {
+      std::lock_guard lock(mutex);
+      reply_content = this->reply_content;
+    }
+    if (reply_content == SimReplyContent::kUnknownPairs)
+      for (SimSignal& signal : signals) signal.pair = "NOPE" + signal.pair;
     std::string content = structured ? render_structured(signals) : render_lines(signals);
+    if (reply_content == SimReplyContent::kInvalidEntries) {
+      for (std::string_view action : {"BUY", "SELL", "HOLD"})
+        for (std::size_t at = content.find(action); at != std::string::npos;
+             at = content.find(action, at + 5))
+          content.replace(at, action.size(), "MAYBE");
+    } else if (reply_content == SimReplyContent::kPlainText) {
+      content =
+          "Looking at these order books, I would lean bullish on the majors, but markets are uncertain.";
+    } else if (reply_content == SimReplyContent::kNoSignals) {
+      content = structured ? R"({"signals":[]})" : "";
+    } else if (reply_content == SimReplyContent::kRefusal) {
+      content.clear();
+    }
+    const bool refusal = reply_content == SimReplyContent::kRefusal;
     std::uint64_t completion = count_tokens(content, scratch);
     std::string_view finish = "stop";
     if (completion > max_completion || fault == SimFault::kFinishLength) {
@@ -869,8 +891,13 @@ struct InferenceSim::State {
       append_json_string(model, out);
       out +=
           R"(,"system_fingerprint":"fp_sim","choices":[{"index":0,"message":{"role":"assistant","content":)";
-      append_json_string(content, out);
-      out += R"(,"refusal":null},"logprobs":null,"finish_reason":")";
+      if (refusal) {
+        out += R"(null,"refusal":"I'm sorry, but I can't help with trading decisions.")";
+        out += R"(},"logprobs":null,"finish_reason":")";
+      } else {
+        append_json_string(content, out);
+        out += R"(,"refusal":null},"logprobs":null,"finish_reason":")";
+      }
       out += finish;
       out += R"("}],"usage":)" + usage + "}";
       if (fault == SimFault::kCloseMidResponse) {
@@ -965,6 +992,10 @@ void InferenceSim::set_error_rate(double fraction) {
 void InferenceSim::set_insufficient_quota(bool on) {
   std::lock_guard lock(state_->mutex);
   state_->insufficient_quota = on;
+}
+void InferenceSim::set_reply_content(SimReplyContent content) {
+  std::lock_guard lock(state_->mutex);
+  state_->reply_content = content;
 }
 void InferenceSim::set_latency(double median_ms, double sigma) {
   std::lock_guard lock(state_->mutex);

@@ -87,6 +87,17 @@ enum class SimFault : std::uint8_t {
   kCloseMidResponse  // half the response, then the connection drops
 };
 
+// What a 200 completion carries: the signals (default), or content a model produces when it is not
+// following the reply format, so that an engine's unusable-reply accounting can be exercised.
+enum class SimReplyContent : std::uint8_t {
+  kSignals,         // one valid signal per instrument, in the format asked for
+  kPlainText,       // prose, not the reply format
+  kNoSignals,       // the format with no entry: {"signals":[]} (an empty text in the lines format)
+  kUnknownPairs,    // entries naming pairs the prompt does not hold
+  kInvalidEntries,  // entries with a signal that is not BUY/SELL/HOLD
+  kRefusal,         // content null, message.refusal set (non-streamed replies)
+};
+
 class InferenceSim {
  public:
   explicit InferenceSim(InferenceSimConfig config);
@@ -110,6 +121,8 @@ class InferenceSim {
   void set_error_rate(double fraction);
   // Every completion is answered 429 insufficient_quota while on.
   void set_insufficient_quota(bool on);
+  // What every following 200 completion carries.
+  void set_reply_content(SimReplyContent content);
   void set_latency(double median_ms, double sigma);
   // Changes the limits; the buckets start full.
   void set_limits(std::uint64_t rpm, std::uint64_t tpm);

@@ -19,12 +19,13 @@ struct Channel {
   std::string_view name;
   TopicKind kind;
   std::int64_t max_silence_ns;
+  bool pushed_on_clock = false;  // markPrice@1s: pushed every second whatever the market does
 };
 
 constexpr Channel kBookTicker{"bookTicker", TopicKind::kBestBidAsk, 60 * kSecondNs};
 constexpr Channel kDiffDepth{"depth@100ms", TopicKind::kBook, 30 * kSecondNs};
 constexpr Channel kAggTrade{"aggTrade", TopicKind::kTrades, 0};
-constexpr Channel kMarkPrice{"markPrice@1s", TopicKind::kTicker, 10 * kSecondNs};
+constexpr Channel kMarkPrice{"markPrice@1s", TopicKind::kTicker, 10 * kSecondNs, true};
 constexpr Channel kForceOrder{"forceOrder", TopicKind::kLiquidation, 0};
 
 // USD-M serves book streams on /public and everything else on /market (feeds.md §0: the legacy root
@@ -66,7 +67,7 @@ void plan_route(std::string_view route, std::string_view base_url, std::span<con
     for (std::size_t i = first; i < last; ++i) {
       for (const Channel& channel : channels)
         plan.topics.push_back(Topic{stream_name(symbols[i], channel.name), upper(symbols[i]), channel.kind,
-                                    channel.max_silence_ns});
+                                    channel.max_silence_ns, channel.pushed_on_clock});
     }
     std::vector<std::string> names;
     std::uint64_t request_id = 1;

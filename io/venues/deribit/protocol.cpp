@@ -19,12 +19,13 @@ struct Channel {
   std::string_view prefix;
   TopicKind kind;
   std::int64_t max_silence_ns;
+  bool pushed_on_clock;  // the ticker carries the mark price, pushed every interval
 };
 
 constexpr Channel kChannels[] = {
-    {"book", TopicKind::kBook, 60 * kSecondNs},
-    {"trades", TopicKind::kTrades, 0},
-    {"ticker", TopicKind::kTicker, 10 * kSecondNs},
+    {"book", TopicKind::kBook, 60 * kSecondNs, false},
+    {"trades", TopicKind::kTrades, 0, false},
+    {"ticker", TopicKind::kTicker, 10 * kSecondNs, true},
 };
 
 constexpr std::string_view kInterval = ".100ms";
@@ -118,7 +119,8 @@ std::vector<ConnectionPlan> DeribitProtocol::plan(const VenueEndpoints& endpoint
         name += '.';
         name += symbols[i];
         name += kInterval;
-        plan.topics.push_back(Topic{std::move(name), symbols[i], channel.kind, channel.max_silence_ns});
+        plan.topics.push_back(Topic{std::move(name), symbols[i], channel.kind, channel.max_silence_ns,
+                                    channel.pushed_on_clock});
       }
     }
     std::vector<std::string> names;
