@@ -21,7 +21,7 @@
 #include "engine/clock.hpp"
 #include "engine/retry_after.hpp"
 #include "io/inference_client.hpp"
-#include "tests/app/wait_for.hpp"
+#include "tests/support/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 #include "tools/inference-sim/inference_sim.hpp"
 

@@ -12,7 +12,7 @@
 
 #include "engine/app/pipeline.hpp"
 #include "engine/app/venue_wiring.hpp"
-#include "tests/app/wait_for.hpp"
+#include "tests/support/wait_for.hpp"
 #include "tools/exchange-sim/exchange_sim.hpp"
 
 namespace sigflow::app {
