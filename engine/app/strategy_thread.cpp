@@ -156,8 +156,9 @@ void StrategyThread::on_signal(const strategies::Signal& local) {
   // minute would otherwise report its own quietness. data_age_ms is the age at the cycle's start (NaN
   // before the first event), so the newest event arrived after the previous cycle started iff its age is
   // below the time between the two cycles.
+  if (!(local.data_age_ms >= 0)) return;  // NaN: converting it to an integer would be undefined
   const auto age_ns = static_cast<std::int64_t>(local.data_age_ms * 1e6);
-  if (local.data_age_ms >= 0 && age_ns < cycle_now_ns_ - previous_cycle_ns_)
+  if (age_ns < cycle_now_ns_ - previous_cycle_ns_)
     latencies_->tick_to_signal.record(static_cast<std::uint64_t>(now - cycle_now_ns_ + age_ns));
 }
 

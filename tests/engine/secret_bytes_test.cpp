@@ -1,6 +1,7 @@
 #include "engine/secret_bytes.hpp"
 
 #include "tests/engine/vm_flags.hpp"
+#include "tests/support/sanitized.hpp"
 
 #include <gtest/gtest.h>
 
@@ -22,7 +23,7 @@ TEST(SecretBytes, HoldsTheBytesInAPageLeftOutOfCoreDumps) {
   // "dd": do not include in core dumps (MADV_DONTDUMP). "lo" (mlock) depends on RLIMIT_MEMLOCK.
   EXPECT_TRUE(has_vm_flag(flags, "dd")) << flags;
 // The sanitizers' mlock interceptors do nothing and report success.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#if !defined(SIGFLOW_SANITIZED)
   if (key.locked()) {
     EXPECT_TRUE(has_vm_flag(flags, "lo")) << flags;
   }

@@ -19,13 +19,7 @@
 #include "strategies/tokenizer/chat_tokens.hpp"
 #include "strategies/tokenizer/tokenizer.hpp"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SIGFLOW_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SIGFLOW_SANITIZED 1
-#endif
-#endif
+#include "tests/support/sanitized.hpp"
 
 // Counts heap allocations made by the thread while it is inside an AllocationCounter scope, to prove plan()
 // does not allocate in steady state. Replacing operator new is program-wide: it forwards to malloc and only
