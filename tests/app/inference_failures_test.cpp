@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "tests/support/metrics_page.hpp"
 #include "tests/support/paths.hpp"
 
 #include <chrono>
@@ -37,32 +38,8 @@ constexpr const char* kKey = "sk-proj-FAILURESTESTKEY0123456789abcdefNEVERLOG";
 constexpr const char* kKeyEnv = "SIGFLOW_FAILURES_TEST_KEY";
 const std::vector<std::string> kSymbols{"BTCUSDT", "ETHUSDT"};
 
-std::string http_get(std::uint16_t port, const std::string& target) {
-  std::string response;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    (void)!::write(fd, request.data(), request.size());
-    char buf[65536];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return response;
-}
-
-// The value of the sample `series` (name and labels exactly as exported), or -1 when absent.
-double sample(const std::string& page, const std::string& series) {
-  const std::string key = "\n" + series + " ";
-  const auto at = page.find(key);
-  if (at == std::string::npos) return -1;
-  return std::strtod(page.c_str() + at + key.size(), nullptr);
-}
+using testing_support::http_get;
+using testing_support::sample;
 
 class InferenceFailures : public testing::Test {
  protected:

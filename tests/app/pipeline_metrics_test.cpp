@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "tests/support/metrics_page.hpp"
 #include "tests/support/paths.hpp"
 
 #include <chrono>
@@ -30,32 +31,8 @@ using sigflow::app::Pipeline;
 constexpr const char* kKey = "sk-proj-METRICSTESTKEY0123456789abcdefNEVERLOG";
 constexpr const char* kKeyEnv = "SIGFLOW_METRICS_TEST_KEY";
 
-std::string http_get(std::uint16_t port, const std::string& target) {
-  std::string response;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{30, 0};  // a hang guard: the status thread may wait seconds for a core
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    (void)!::write(fd, request.data(), request.size());
-    char buf[65536];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return response;
-}
-
-// The value of the first sample whose line starts with `series` followed by a space.
-double sample(const std::string& page, const std::string& series) {
-  const std::string key = "\n" + series + " ";
-  const auto at = page.find(key);
-  if (at == std::string::npos) return -1;
-  return std::strtod(page.c_str() + at + key.size(), nullptr);
-}
+using testing_support::http_get;
+using testing_support::sample;
 
 TEST(PipelineMetrics, EveryStageIsExportedAndPromtoolAcceptsThePage) {
   std::signal(SIGPIPE, SIG_IGN);

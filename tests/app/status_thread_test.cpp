@@ -1,5 +1,7 @@
 #include "engine/app/status_thread.hpp"
 
+#include "tests/support/metrics_page.hpp"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -17,25 +19,7 @@
 namespace sigflow::app {
 namespace {
 
-// One blocking GET against 127.0.0.1:port; the whole response (the server closes after Connection: close).
-std::string http_get(std::uint16_t port, const std::string& target) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{30, 0};  // a hang guard: the status thread may wait seconds for a core
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    const std::string request = "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    (void)!::write(fd, request.data(), request.size());
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return response;
-}
+using testing_support::http_get;
 
 StatusThreadConfig loopback_config(std::FILE* out) {
   StatusThreadConfig config;
