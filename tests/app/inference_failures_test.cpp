@@ -38,8 +38,8 @@ constexpr const char* kKey = "sk-proj-FAILURESTESTKEY0123456789abcdefNEVERLOG";
 constexpr const char* kKeyEnv = "SIGFLOW_FAILURES_TEST_KEY";
 const std::vector<std::string> kSymbols{"BTCUSDT", "ETHUSDT"};
 
-using testing_support::http_get;
-using testing_support::sample;
+using sigflow::testing_support::http_get;
+using sigflow::testing_support::sample;
 
 class InferenceFailures : public testing::Test {
  protected:

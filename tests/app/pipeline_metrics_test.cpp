@@ -31,8 +31,8 @@ using sigflow::app::Pipeline;
 constexpr const char* kKey = "sk-proj-METRICSTESTKEY0123456789abcdefNEVERLOG";
 constexpr const char* kKeyEnv = "SIGFLOW_METRICS_TEST_KEY";
 
-using testing_support::http_get;
-using testing_support::sample;
+using sigflow::testing_support::http_get;
+using sigflow::testing_support::sample;
 
 TEST(PipelineMetrics, EveryStageIsExportedAndPromtoolAcceptsThePage) {
   std::signal(SIGPIPE, SIG_IGN);

@@ -19,7 +19,7 @@
 namespace sigflow::app {
 namespace {
 
-using testing_support::http_get;
+using sigflow::testing_support::http_get;
 
 StatusThreadConfig loopback_config(std::FILE* out) {
   StatusThreadConfig config;
